@@ -1,0 +1,38 @@
+# Entry points of the platform. Every target sets up what it needs first.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+SERVICES := tender vendor contract audit notify
+PACKAGES := shared $(addprefix services/,$(SERVICES)) gateway
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint docs check-docs clean venv verify-boundaries
+
+venv: $(STAMP)
+
+$(STAMP): $(addsuffix /pyproject.toml,$(PACKAGES)) requirements-dev.txt constraints.txt
+	@test -x $(PY) || { echo "Creating virtual environment in $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	@echo "Installing the platform and its tools (first run takes a minute)..."
+	@$(PIP) install -c constraints.txt -e 'shared[devstack]' $(addprefix -e ,$(addprefix services/,$(SERVICES))) -e gateway -r requirements-dev.txt
+	@touch $(STAMP)
+
+## run: start the broker, every service and the gateway on localhost (Ctrl-C stops all)
+run: $(STAMP)
+	@$(PY) -m eproc_shared.devstack.launcher --stack stack.toml
+
+## test: lint, import boundaries, then the whole suite against a real broker and real databases
+test: $(STAMP) lint
+	@$(PY) -m pytest
+
+lint: $(STAMP)
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+
+## docs: regenerate the AsyncAPI document of every event from the catalogue
+docs: $(STAMP)
+	@$(PY) -m eproc_shared.events.asyncapi --output docs/asyncapi.json
+	@echo "wrote docs/asyncapi.json"
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Audit service of the open e-procurement platform."""

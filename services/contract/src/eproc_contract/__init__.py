@@ -1,0 +1,1 @@
+"""Contract management service of the open e-procurement platform."""

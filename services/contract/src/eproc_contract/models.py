@@ -1,0 +1,8 @@
+"""Tables of the contract service (its own database; no other service reads them)."""
+
+from sqlalchemy import MetaData
+
+from eproc_shared.messaging_tables import messaging_tables
+
+metadata = MetaData()
+messaging = messaging_tables(metadata)

@@ -1,0 +1,1 @@
+"""Tender service of the open e-procurement platform."""

@@ -1,0 +1,1 @@
+"""Vendor qualification service of the open e-procurement platform."""

@@ -1,0 +1,269 @@
+"""Idempotent event consumer with a dead-letter topic.
+
+Each event's handler effects and its inbox row (consumer, source, id) commit in one
+transaction, and offsets are committed only afterwards. A redelivered event finds its inbox
+row and is a no-op, which also makes a rebalance safe: whatever the new owner of a partition
+re-reads was either committed with its inbox row or not applied at all. A handler that keeps
+failing sends the event to ``<consumer>.dlq`` with the error in headers, and the partition
+moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from opentelemetry import trace
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from eproc_shared.broker import ensure_topics, make_consumer, make_producer
+from eproc_shared.events.catalogue import CATALOGUE, Catalogue
+from eproc_shared.events.envelope import Envelope, EnvelopeError, UnknownEventType
+from eproc_shared.messaging_tables import MessagingTables
+from eproc_shared.metrics import CONSUMER_EVENTS, CONSUMER_LAG, DLQ_EVENTS
+from eproc_shared.settings import BrokerSettings
+from eproc_shared.telemetry import context_from, tracer
+from eproc_shared.topics import TopicSpec, dlq_topic
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, Envelope[Any]], Awaitable[None]]
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        name: str,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        tables: MessagingTables,
+        broker: BrokerSettings,
+        handlers: dict[str, Handler],
+        catalogue: Catalogue = CATALOGUE,
+        topics: Iterable[str] | None = None,
+        max_attempts: int = 5,
+        retry_backoff_s: float = 0.2,
+    ) -> None:
+        unknown = [t for t in handlers if catalogue.model_for(t) is None]
+        if unknown:
+            raise ValueError(f"consumer {name}: handlers for types not in the catalogue: {unknown}")
+        self.name = name
+        self.sessions = sessions
+        self.inbox = tables.inbox
+        self.broker = broker
+        self.handlers = handlers
+        self.catalogue = catalogue
+        self.topics = sorted(set(topics or (catalogue.model_for(t).topic for t in handlers)))  # type: ignore[union-attr]
+        self.max_attempts = max_attempts
+        self.retry_backoff_s = retry_backoff_s
+        self.dlq = dlq_topic(name)
+        self._consumer: AIOKafkaConsumer | None = None
+        self._dlq_producer: AIOKafkaProducer | None = None
+        self.started = asyncio.Event()
+        self._positions: dict[TopicPartition, int] = {}
+
+    async def run(self) -> None:
+        backoff = 0.2
+        while True:
+            try:
+                await self._start()
+                backoff = 0.2
+                await self._loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer %s interrupted, restarting: %r", self.name, exc)
+                await self._stop_clients()
+                await asyncio.sleep(backoff * (0.5 + random.random()))
+                backoff = min(backoff * 2, 30.0)
+
+    async def close(self) -> None:
+        await self._stop_clients()
+
+    async def _start(self) -> None:
+        if self._consumer is not None:
+            return
+        specs = self.catalogue.topics
+        wanted = [specs[t] for t in self.topics if t in specs]
+        dlq_spec = TopicSpec(
+            name=self.dlq,
+            owner=self.name,
+            visibility="internal",
+            partitions=1,
+            replication_factor=self.broker.topic_replication_factor or 1,
+            retention_ms=-1,
+            min_insync_replicas=1,
+        )
+        await ensure_topics(self.broker, [*wanted, dlq_spec])
+        producer = make_producer(self.broker)
+        consumer = make_consumer(self.broker, self.name, self.topics)
+        try:
+            await producer.start()
+            await consumer.start()
+        except BaseException:
+            await consumer.stop()
+            await producer.stop()
+            raise
+        self._consumer, self._dlq_producer = consumer, producer
+        self.started.set()
+
+    async def _stop_clients(self) -> None:
+        consumer, producer = self._consumer, self._dlq_producer
+        self._consumer = self._dlq_producer = None
+        self.started.clear()
+        for client in (consumer, producer):
+            if client is not None:
+                try:
+                    await asyncio.wait_for(client.stop(), timeout=10)
+                except Exception:
+                    log.debug("kafka client did not stop cleanly", exc_info=True)
+
+    async def _loop(self) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        while True:
+            batches = await consumer.getmany(timeout_ms=500)
+            for tp, records in batches.items():
+                done: int | None = None
+                for record in records:
+                    try:
+                        await self._process(record)
+                    except Exception:
+                        # Infrastructure failure (database or DLQ unreachable): re-read from this record.
+                        consumer.seek(tp, record.offset)
+                        if done is not None:
+                            await self._commit(consumer, {tp: done})
+                        raise
+                    done = record.offset + 1
+                if done is not None:
+                    await self._commit(consumer, {tp: done})
+                    self._positions[tp] = done
+            self._report_lag(consumer)
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        try:
+            # aiokafka retries some commit errors forever; a commit that cannot land soon is not worth
+            # blocking the partition for, because the inbox turns the re-read into a no-op.
+            await asyncio.wait_for(consumer.commit(offsets), self.broker.request_timeout_ms / 1000)
+        except (CommitFailedError, KafkaError, TimeoutError) as exc:
+            # The partition moved to another member; it will re-read and the inbox makes that a no-op.
+            log.info("consumer %s could not commit %s: %r", self.name, offsets, exc)
+
+    def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            position = self._positions.get(tp)
+            if high is not None and position is not None:
+                CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(max(0, high - position))
+
+    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        try:
+            envelope = Envelope.from_record(record.key, record.value, record.headers, self.catalogue)
+        except UnknownEventType as exc:
+            CONSUMER_EVENTS.labels(self.name, exc.type_name, "skipped").inc()
+            return
+        except EnvelopeError as exc:
+            await self._dead_letter(record, exc, attempts=1, envelope=None)
+            return
+        handler = self.handlers.get(envelope.type)
+        if handler is None:
+            CONSUMER_EVENTS.labels(self.name, envelope.type, "skipped").inc()
+            return
+        with tracer().start_as_current_span(
+            f"{record.topic} process",
+            context=context_from(envelope.trace),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": record.topic,
+                "messaging.consumer.group.name": self.name,
+                "messaging.message.id": envelope.id,
+                "messaging.kafka.offset": record.offset,
+                "cloudevents.event_type": envelope.type,
+            },
+        ) as span:
+            for attempt in range(1, self.max_attempts + 1):
+                try:
+                    outcome = await self._apply(record, envelope, handler)
+                    CONSUMER_EVENTS.labels(self.name, envelope.type, outcome).inc()
+                    return
+                except Exception as exc:
+                    span.record_exception(exc)
+                    if attempt == self.max_attempts:
+                        log.error(
+                            "consumer %s gives up on %s after %d attempts: %r", self.name, envelope.id, attempt, exc
+                        )
+                        await self._dead_letter(record, exc, attempts=attempt, envelope=envelope)
+                        return
+                    await asyncio.sleep(self.retry_backoff_s * 2 ** (attempt - 1))
+
+    async def _apply(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope[Any], handler: Handler) -> str:
+        try:
+            async with self.sessions() as session, session.begin():
+                if await self._seen(session, envelope):
+                    return "duplicate"
+                await handler(session, envelope)
+                await session.execute(insert(self.inbox).values(**self._inbox_row(record, envelope, "handled")))
+            return "handled"
+        except IntegrityError:
+            # A concurrent delivery of the same event committed first.
+            async with self.sessions() as session:
+                if await self._seen(session, envelope):
+                    return "duplicate"
+            raise
+
+    async def _seen(self, session: AsyncSession, envelope: Envelope[Any]) -> bool:
+        c = self.inbox.c
+        found = await session.scalar(
+            select(c.id).where(c.consumer == self.name, c.source == envelope.source, c.event_id == envelope.id)
+        )
+        return found is not None
+
+    def _inbox_row(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope[Any], status: str) -> dict[str, Any]:
+        return {
+            "consumer": self.name,
+            "source": envelope.source,
+            "event_id": envelope.id,
+            "type": envelope.type,
+            "topic": record.topic,
+            "partition": record.partition,
+            "offset": record.offset,
+            "status": status,
+            "processed_at": datetime.now(UTC),
+        }
+
+    async def _dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], exc: BaseException, *, attempts: int, envelope: Envelope[Any] | None
+    ) -> None:
+        assert self._dlq_producer is not None
+        headers = [
+            *record.headers,
+            ("x-eproc-error", str(exc)[:4000].encode()),
+            ("x-eproc-error-type", type(exc).__name__.encode()),
+            ("x-eproc-consumer", self.name.encode()),
+            ("x-eproc-attempts", str(attempts).encode()),
+            ("x-eproc-original-topic", record.topic.encode()),
+            ("x-eproc-original-partition", str(record.partition).encode()),
+            ("x-eproc-original-offset", str(record.offset).encode()),
+        ]
+        await self._dlq_producer.send_and_wait(self.dlq, value=record.value, key=record.key, headers=headers)
+        DLQ_EVENTS.labels(self.name).inc()
+        CONSUMER_EVENTS.labels(self.name, envelope.type if envelope else "invalid", "dead_lettered").inc()
+        if envelope is not None:
+            # Remember it, so that a redelivery does not dead-letter the same event twice.
+            try:
+                async with self.sessions() as session, session.begin():
+                    if not await self._seen(session, envelope):
+                        await session.execute(
+                            insert(self.inbox).values(**self._inbox_row(record, envelope, "dead_lettered"))
+                        )
+            except IntegrityError:
+                pass

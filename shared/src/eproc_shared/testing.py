@@ -1,0 +1,167 @@
+"""Pytest fixtures every test suite of the platform uses: a real broker, real databases, real HTTP.
+
+Loaded by the repository's root conftest.py (``pytest_plugins``); a region testing one
+service alone loads it the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from sqlalchemy.engine import make_url
+
+from eproc_shared.devstack.embedded_broker import EmbeddedBroker, free_port
+from eproc_shared.events.catalogue import Catalogue, Event
+from eproc_shared.settings import BrokerSettings
+from eproc_shared.topics import TopicSpec
+
+POSTGRES_ADMIN_URL = os.environ.get("EPROC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+_pg_state: dict[str, str | None] = {}
+
+
+def broker_settings(bootstrap: str, **overrides: Any) -> BrokerSettings:
+    """Settings for a test broker: fast group membership so fail-over tests stay short."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": bootstrap,
+        "enable_idempotence": False,
+        "session_timeout_ms": 6000,
+        "heartbeat_interval_ms": 500,
+        "request_timeout_ms": 5000,
+    }
+    return BrokerSettings(**(options | overrides))
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerSettings]:
+    """One embedded Tansu broker for the session (tests isolate themselves with unique topics)."""
+    log = tmp_path_factory.mktemp("broker") / "tansu.log"
+    with EmbeddedBroker(log_path=log) as embedded:
+        yield broker_settings(embedded.bootstrap_servers)
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
+    """A broker this test may stop and restart (on the same port)."""
+    embedded = EmbeddedBroker(log_path=tmp_path / "tansu.log").start()
+    try:
+        yield embedded
+    finally:
+        embedded.stop()
+
+
+async def postgres_unavailable_reason() -> str | None:
+    if "reason" not in _pg_state:
+        import asyncpg
+
+        try:
+            conn = await asyncio.wait_for(asyncpg.connect(POSTGRES_ADMIN_URL), 3)
+            await conn.close()
+            _pg_state["reason"] = None
+        except Exception as exc:
+            _pg_state["reason"] = f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL} ({exc!r}); set EPROC_TEST_POSTGRES_URL"
+    return _pg_state["reason"]
+
+
+@asynccontextmanager
+async def throwaway_postgres() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards; yields its asyncpg URL."""
+    import asyncpg
+
+    reason = await postgres_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    name = f"eproc_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = make_url(POSTGRES_ADMIN_URL).set(drivername="postgresql+asyncpg", database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Each test that takes this runs twice: on a SQLite file and on a throwaway PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        return
+    async with throwaway_postgres() as url:
+        yield url
+
+
+def test_catalogue(partitions: int = 3, visibility: str = "internal") -> tuple[Catalogue, str]:
+    """A private catalogue bound to a fresh topic, so tests never see each other's events."""
+    topic = f"test.{uuid.uuid4().hex[:10]}"
+    spec = TopicSpec(
+        name=topic,
+        owner="test",
+        visibility=visibility,  # type: ignore[arg-type]
+        partitions=partitions,
+        replication_factor=1,
+        retention_ms=-1,
+        min_insync_replicas=1,
+    )
+    return Catalogue(topics={topic: spec}), topic
+
+
+test_catalogue.__test__ = False  # type: ignore[attr-defined]
+
+
+def order_events(catalogue: Catalogue, topic: str) -> type[Event]:
+    """Registers the event type the messaging tests use: an order placed, with a per-key sequence."""
+
+    @catalogue.register("test.order_placed", 1, topic)
+    class OrderPlaced(Event):
+        order_id: str
+        seq: int
+        poison: bool = False
+
+    return OrderPlaced
+
+
+@asynccontextmanager
+async def serve(app: Any, host: str = "127.0.0.1") -> AsyncIterator[str]:
+    """Run an ASGI app on a real socket (lifespan included) for the duration of the block."""
+    port = free_port(host)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]  # the test runner owns signals
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("server stopped during start-up")
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def eventually(check: Any, timeout_s: float = 20.0, interval_s: float = 0.1) -> Any:
+    """Poll an async ``check`` until it returns a truthy value; fail with its last value on timeout."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    last: Any = None
+    while asyncio.get_running_loop().time() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval_s)
+    raise AssertionError(f"condition not met within {timeout_s}s; last value: {last!r}")
