@@ -4,6 +4,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 SERVICES := tender vendor contract audit notify
+# Settings classes whose tables README.md shows (kept current by make docs, checked by a test).
+SETTINGS_DOC := eproc_shared.settings:ServiceSettings eproc_shared.settings:BrokerSettings \
+	eproc_shared.settings:TelemetrySettings
 PACKAGES := shared $(addprefix services/,$(SERVICES)) gateway
 STAMP  := $(VENV)/.installed
 
@@ -29,10 +32,11 @@ lint: $(STAMP)
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 
-## docs: regenerate the AsyncAPI document of every event from the catalogue
+## docs: regenerate the AsyncAPI document from the catalogue and freeze the schema of new event types
 docs: $(STAMP)
-	@$(PY) -m eproc_shared.events.asyncapi --output docs/asyncapi.json
-	@echo "wrote docs/asyncapi.json"
+	@$(PY) -m eproc_shared.events.asyncapi --output docs/asyncapi.json --frozen docs/events
+	@$(PY) -m eproc_shared.settings_doc README.md $(SETTINGS_DOC)
+	@echo "wrote docs/asyncapi.json and the settings tables of README.md"
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -21,7 +21,7 @@ from eproc_shared.outbox import Outbox, OutboxRelay
 from eproc_shared.service_app import ConsumerSpec, DbSession, Runtime, build_service_app
 from eproc_shared.settings import BrokerSettings, ServiceSettings
 from eproc_shared.telemetry import current_trace_id
-from eproc_shared.testing import order_events, test_catalogue
+from eproc_shared.testing import isolated_catalogue, order_events
 
 
 def sample_schema() -> tuple[MetaData, MessagingTables, Table, Table]:
@@ -119,14 +119,16 @@ class Messaging:
 
 
 async def _messaging(database_url: str, broker: BrokerSettings, partitions: int = 3) -> AsyncIterator[Messaging]:
-    catalogue, topic = test_catalogue(partitions=partitions)
+    catalogue, topic = isolated_catalogue(partitions=partitions)
     event_type = order_events(catalogue, topic)
     metadata, tables, orders, effects = sample_schema()
     engine = create_engine(database_url)
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
     try:
-        yield Messaging(catalogue, topic, event_type, engine, tables, orders, effects, Outbox(tables, "/test/sample"), broker)
+        yield Messaging(
+            catalogue, topic, event_type, engine, tables, orders, effects, Outbox(tables, "/test/sample"), broker
+        )
     finally:
         await engine.dispose()
 
@@ -145,7 +147,7 @@ class OrderIn(BaseModel):
 def sample_app(database_url: str, broker: BrokerSettings) -> tuple[Any, Catalogue, Table, Table]:
     """A FastAPI service made with build_service_app: POST /orders writes a row and an event;
     its consumer records each event's effect with the trace id it ran under."""
-    catalogue, topic = test_catalogue()
+    catalogue, topic = isolated_catalogue()
     event_type = order_events(catalogue, topic)
     metadata, tables, orders, effects = sample_schema()
     router = APIRouter()
@@ -153,7 +155,9 @@ def sample_app(database_url: str, broker: BrokerSettings) -> tuple[Any, Catalogu
     @router.post("/orders", status_code=201)
     async def place(body: OrderIn, session: DbSession, runtime: Runtime) -> dict[str, str | None]:
         await session.execute(insert(orders).values(order_id=body.order_id, seq=body.seq))
-        envelope = await runtime.outbox.add(session, event_type(order_id=body.order_id, seq=body.seq), key=body.order_id)
+        envelope = await runtime.outbox.add(
+            session, event_type(order_id=body.order_id, seq=body.seq), key=body.order_id
+        )
         return {"event_id": envelope.id, "trace_id": current_trace_id()}
 
     @router.get("/orders/{order_id}/effects")
@@ -165,7 +169,10 @@ def sample_app(database_url: str, broker: BrokerSettings) -> tuple[Any, Catalogu
     async def handle(session: AsyncSession, envelope: Envelope[Any]) -> None:
         await session.execute(
             insert(effects).values(
-                event_id=envelope.id, order_id=envelope.data.order_id, seq=envelope.data.seq, trace_id=current_trace_id()
+                event_id=envelope.id,
+                order_id=envelope.data.order_id,
+                seq=envelope.data.seq,
+                trace_id=current_trace_id(),
             )
         )
 

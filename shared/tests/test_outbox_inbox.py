@@ -56,7 +56,9 @@ async def test_events_flow_once_with_cloudevents_headers(messaging) -> None:
         rows = await eventually(lambda: _rows_when(messaging, 5))
         assert [r.seq for r in rows] == [1, 2, 3, 4, 5]
         async with messaging.engine.connect() as conn:
-            unsent = (await conn.execute(select(messaging.tables.outbox).where(messaging.tables.outbox.c.sent_at.is_(None)))).all()
+            unsent = (
+                await conn.execute(select(messaging.tables.outbox).where(messaging.tables.outbox.c.sent_at.is_(None)))
+            ).all()
         assert unsent == []
     finally:
         await _stop(tasks, relay, consumer)
@@ -184,14 +186,17 @@ async def test_outside_librdkafka_client_reads_cloudevents(messaging) -> None:
     tasks = await _run(relay.run())
     try:
         await messaging.place("F-1", 7)
-        async with messaging.engine.connect() as conn:
-            await eventually(lambda: _sent(messaging))
+        await eventually(lambda: _sent(messaging))
     finally:
         await _stop(tasks, relay)
 
     def read() -> list:
         consumer = confluent_kafka.Consumer(
-            {"bootstrap.servers": messaging.broker.bootstrap_servers, "group.id": "outside-city", "enable.auto.commit": False}
+            {
+                "bootstrap.servers": messaging.broker.bootstrap_servers,
+                "group.id": "outside-city",
+                "enable.auto.commit": False,
+            }
         )
         # Manual assignment: with the embedded broker a librdkafka group join takes ~20 s.
         consumer.assign([confluent_kafka.TopicPartition(messaging.topic, p, 0) for p in range(3)])

@@ -52,11 +52,18 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only work takes a plain (deferred) snapshot so it never holds the write lock.
+        readonly = connection.get_execution_options().get(READONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+READONLY_OPTION = "eproc_readonly"
+
+
+def session_factory(engine: AsyncEngine, *, readonly: bool = False) -> async_sessionmaker[AsyncSession]:
+    """Sessions for units of work; ``readonly=True`` for queries that must not block writers on SQLite."""
+    bind = engine.execution_options(**{READONLY_OPTION: True}) if readonly else engine
+    return async_sessionmaker(bind, expire_on_commit=False)
 
 
 @asynccontextmanager

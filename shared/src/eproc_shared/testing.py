@@ -67,7 +67,9 @@ async def postgres_unavailable_reason() -> str | None:
             await conn.close()
             _pg_state["reason"] = None
         except Exception as exc:
-            _pg_state["reason"] = f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL} ({exc!r}); set EPROC_TEST_POSTGRES_URL"
+            _pg_state["reason"] = (
+                f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL} ({exc!r}); set EPROC_TEST_POSTGRES_URL"
+            )
     return _pg_state["reason"]
 
 
@@ -106,7 +108,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield url
 
 
-def test_catalogue(partitions: int = 3, visibility: str = "internal") -> tuple[Catalogue, str]:
+def isolated_catalogue(partitions: int = 3, visibility: str = "internal") -> tuple[Catalogue, str]:
     """A private catalogue bound to a fresh topic, so tests never see each other's events."""
     topic = f"test.{uuid.uuid4().hex[:10]}"
     spec = TopicSpec(
@@ -119,9 +121,6 @@ def test_catalogue(partitions: int = 3, visibility: str = "internal") -> tuple[C
         min_insync_replicas=1,
     )
     return Catalogue(topics={topic: spec}), topic
-
-
-test_catalogue.__test__ = False  # type: ignore[attr-defined]
 
 
 def order_events(catalogue: Catalogue, topic: str) -> type[Event]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -33,6 +34,7 @@ class ProcessSpec:
     port: int
     env_prefix: str
     database: bool = True
+    upstreams_env: str | None = None
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -45,6 +47,7 @@ def read_stack(path: Path) -> tuple[dict[str, object], list[ProcessSpec]]:
             port=int(os.environ.get(f"{p['env_prefix']}PORT", p["port"])),
             env_prefix=p["env_prefix"],
             database=p.get("database", True),
+            upstreams_env=p.get("upstreams_env"),
             env={k: str(v) for k, v in p.get("env", {}).items()},
         )
         for p in data.get("process", [])
@@ -144,6 +147,10 @@ class Launcher:
         if spec.database:
             env.setdefault(f"{spec.env_prefix}DATABASE_URL", f"sqlite+aiosqlite:///{self.var / spec.name}.db")
         env[f"{spec.env_prefix}PORT"] = str(spec.port)
+        if spec.upstreams_env:
+            # The gateway learns where every other process listens from the same stack file.
+            upstreams = {s.name: f"http://127.0.0.1:{s.port}" for s in self.specs if s is not spec}
+            env[spec.upstreams_env] = json.dumps(upstreams)
         env.update({k: v.replace("{var}", str(self.var)) for k, v in spec.env.items()})
         child = await asyncio.create_subprocess_exec(
             sys.executable,
