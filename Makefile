@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 SERVICES := tender vendor contract audit notify
 # Settings classes whose tables README.md shows (kept current by make docs, checked by a test).
 SETTINGS_DOC := eproc_shared.settings:ServiceSettings eproc_shared.settings:BrokerSettings \
-	eproc_shared.settings:TelemetrySettings
+	eproc_shared.settings:TelemetrySettings eproc_shared.auth:AuthSettings eproc_gateway.settings:GatewaySettings
 PACKAGES := shared $(addprefix services/,$(SERVICES)) gateway
 STAMP  := $(VENV)/.installed
 

@@ -98,13 +98,13 @@ class AuthSettings(BaseSettings):
     jwks_min_refresh_s: float = Field(
         default=10, ge=0, description="An unknown `kid` refetches the JWKS at most this often (rotation pick-up)."
     )
-    jwks_timeout_s: float = Field(default=5, gt=0)
+    jwks_timeout_s: float = Field(default=5, gt=0, description="Timeout of one JWKS fetch.")
     roles_claim: str = Field(
         default="roles", description="Dotted path of the roles claim; Keycloak realm roles: realm_access.roles."
     )
     opd_claim: str = Field(default="opd_id", description="Claim holding the official's agency (OPD) id.")
     vendor_claim: str = Field(default="vendor_id", description="Claim holding the vendor user's vendor id.")
-    username_claim: str = Field(default="preferred_username")
+    username_claim: str = Field(default="preferred_username", description="Claim holding the user name shown in logs.")
 
     def trusted(self) -> dict[str, str]:
         return {self.issuer: self.jwks_url, **self.extra_issuers}

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from eproc_shared.auth import AuthSettings, TokenVerifier, install_auth
 from eproc_shared.consumer import EventConsumer, Handler
 from eproc_shared.db import create_engine, ping, session_factory, upgrade
 from eproc_shared.events.catalogue import CATALOGUE, Catalogue
@@ -119,6 +120,8 @@ def build_service_app(
                 )
             )
         app.state.runtime = runtime
+        verifier = TokenVerifier(AuthSettings())
+        install_auth(app, verifier)
         if on_start is not None:
             await on_start(runtime)
         runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-outbox-relay"))
@@ -136,6 +139,7 @@ def build_service_app(
             await relay.close()
             for consumer in runtime.consumers:
                 await consumer.close()
+            await verifier.aclose()
             await engine.dispose()
             log.info("%s stopped", service)
 

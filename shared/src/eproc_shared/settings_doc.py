@@ -45,9 +45,19 @@ def _env_name(cls: type[BaseSettings], name: str, field: Any) -> str:
     return f"`{(prefix + name).upper()}`"
 
 
+def _inherited_description(cls: type[BaseSettings], name: str) -> str:
+    """A subclass that only changes a default keeps its parent's explanation."""
+    for base in cls.__mro__[1:]:
+        field = getattr(base, "model_fields", {}).get(name)
+        if field is not None and field.description:
+            return field.description
+    return ""
+
+
 def table(cls: type[BaseSettings]) -> str:
+    summary = (cls.__doc__ or "").strip().splitlines()
     lines = [
-        f"**{cls.__name__}**: {(cls.__doc__ or '').strip().splitlines()[0]}",
+        f"**{cls.__name__}**" + (f": {summary[0]}" if summary else ""),
         "",
         "| variable | default | meaning |",
         "|---|---|---|",
@@ -56,7 +66,7 @@ def table(cls: type[BaseSettings]) -> str:
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseSettings):
             continue  # nested settings have their own table
-        meaning = (field.description or "").replace("|", "\\|")
+        meaning = (field.description or _inherited_description(cls, name)).replace("|", "\\|")
         default = _default(field).replace("|", "\\|")
         lines.append(f"| {_env_name(cls, name, field)} | {default} | {meaning} |")
     return "\n".join(lines)

@@ -163,6 +163,9 @@ class Launcher:
             "--port",
             str(spec.port),
             "--no-access-log",
+            # Otherwise uvicorn believes X-Forwarded-For from 127.0.0.1 and a local client could spoof
+            # its address past the gateway's per-IP limits.
+            "--no-proxy-headers",
             "--timeout-graceful-shutdown",
             "10",
             env=env,
