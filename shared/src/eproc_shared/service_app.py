@@ -120,8 +120,10 @@ def build_service_app(
                 )
             )
         app.state.runtime = runtime
-        verifier = TokenVerifier(AuthSettings())
-        install_auth(app, verifier)
+        # A verifier installed before start-up (tests, an embedding app) wins; otherwise AUTH_* settings.
+        own_verifier = getattr(app.state, "token_verifier", None) is None
+        if own_verifier:
+            install_auth(app, TokenVerifier(AuthSettings()))
         if on_start is not None:
             await on_start(runtime)
         runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-outbox-relay"))
@@ -139,7 +141,8 @@ def build_service_app(
             await relay.close()
             for consumer in runtime.consumers:
                 await consumer.close()
-            await verifier.aclose()
+            if own_verifier:
+                await app.state.token_verifier.aclose()
             await engine.dispose()
             log.info("%s stopped", service)
 
