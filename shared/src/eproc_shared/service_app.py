@@ -68,7 +68,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-DbSession = Annotated[AsyncSession, Depends(get_session)]
+# Scope "function": the transaction commits before the response is sent, so a client never reads
+# before its own write is visible and never gets a success for a commit that then fails.
+DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 def build_service_app(

@@ -5,5 +5,7 @@ you add the module.
 """
 
 from eproc_shared.events.types import (
+    contract,  # noqa: F401
     identity,  # noqa: F401
+    vendor,  # noqa: F401
 )

@@ -1,0 +1,1 @@
+"""The vendor register's rules, free of HTTP, Kafka and the database."""

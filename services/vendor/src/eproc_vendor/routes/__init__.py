@@ -1,0 +1,1 @@
+"""HTTP routes of the vendor service; thin: the rules live in eproc_vendor.domain."""

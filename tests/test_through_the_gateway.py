@@ -1,0 +1,164 @@
+"""End to end through the gateway of the real `make run` stack: every process its own OS process,
+the embedded broker between them, nothing in-process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from stdnum import luhn
+
+from eproc_shared.devstack.embedded_broker import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class RunningStack:
+    def __init__(self, var: Path, gateway_port: int) -> None:
+        self.var = var
+        self.client = httpx.Client(base_url=f"http://127.0.0.1:{gateway_port}", timeout=30)
+        accounts = json.loads((var / "dev-credentials.json").read_text())["accounts"]
+        self.accounts = {a["role"]: a for a in accounts}
+
+    def sign_in(self, username: str, password: str) -> dict[str, str]:
+        answer = self.client.post("/auth/token", data={"username": username, "password": password})
+        assert answer.status_code == 200, answer.text
+        return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+    def as_role(self, role: str) -> dict[str, str]:
+        account = self.accounts[role]
+        return self.sign_in(account["username"], account["password"])
+
+
+def eventually(check: Any, timeout_s: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"not reached within {timeout_s}s: {last!r}")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    var = tmp_path_factory.mktemp("var")
+    processes = tomllib.loads((ROOT / "stack.toml").read_text())["process"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "AUTH_"))}
+    env["EPROC_BROKER_PORT"] = str(free_port())
+    ports = {p["name"]: free_port() for p in processes}
+    for process in processes:
+        env[f"{process['env_prefix']}PORT"] = str(ports[process["name"]])
+    gateway_url = f"http://127.0.0.1:{ports['gateway']}"
+    # The services check tokens against the gateway's keys, wherever the gateway listens.
+    env.update(
+        AUTH_ISSUER=gateway_url,
+        AUTH_JWKS_URL=f"{gateway_url}/.well-known/jwks.json",
+        GATEWAY_DEV_CREDENTIALS_FILE=str(var / "dev-credentials.json"),
+    )
+    command = [sys.executable, "-m", "eproc_shared.devstack.launcher", "--stack", str(ROOT / "stack.toml")]
+    child = subprocess.Popen(
+        [*command, "--var", str(var)],
+        cwd=var,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert child.stdout is not None
+    seen: list[str] = []
+    for line in child.stdout:
+        seen.append(line)
+        if "ready in" in line or "cannot start" in line or "stopping" in line:
+            break
+    assert any("ready in" in line for line in seen), "".join(seen[-60:])
+    try:
+        yield RunningStack(var, ports["gateway"])
+    finally:
+        child.terminate()
+        child.communicate(timeout=40)
+
+
+def test_a_vendor_registers_is_verified_and_appears_publicly(stack: RunningStack) -> None:
+    client = stack.client
+    serial = int(time.time() * 1000) % 1_000_000
+    base = f"01{serial:06d}"
+    npwp = f"{base}{luhn.calc_check_digit(base)}091000"
+    registered = client.post(
+        "/auth/register/vendor",
+        json={
+            "username": f"cv-sinar-{serial}",
+            "password": "a-long-password-1",
+            "email": f"owner{serial}@sinar.example",
+            "company_name": "CV Sinar Abadi",
+            "tax_id": npwp,
+            "contact_name": "Siti Rahma",
+        },
+    )
+    assert registered.status_code == 201, registered.text
+    vendor_id = registered.json()["vendor_id"]
+    owner = stack.sign_in(f"cv-sinar-{serial}", "a-long-password-1")
+
+    # The gateway's registration event creates the vendor record in the vendor service, over Kafka.
+    eventually(lambda: client.get(f"/api/vendor/vendors/{vendor_id}", headers=owner).status_code == 200)
+
+    company = {
+        "legal_name": "CV Sinar Abadi",
+        "business_form": "cv",
+        "nib": "9120001234567",
+        "npwp": npwp,
+        "address": "Jl. Daan Mogot No. 10",
+        "city": "Kota Tangerang",
+        "province": "Banten",
+        "postal_code": "15111",
+        "size_class": "kecil",
+        "contacts": [{"name": "Siti Rahma", "position": "Direktur", "email": "siti@sinar.example"}],
+    }
+    assert client.put(f"/api/vendor/vendors/{vendor_id}/company", json=company, headers=owner).status_code == 200
+    kbli = client.put(f"/api/vendor/vendors/{vendor_id}/kbli", json={"codes": ["41011"]}, headers=owner)
+    assert kbli.status_code == 200, kbli.text
+    # Another vendor's record is not even visible to this owner.
+    assert client.get("/api/vendor/vendors/someone-else", headers=owner).status_code == 404
+    assert client.post(f"/api/vendor/vendors/{vendor_id}/submit", headers=owner).status_code == 200
+
+    verifier = stack.as_role("verifier")
+    queue = client.get("/api/vendor/verification/queue", headers=verifier).json()["items"]
+    entry = next(e for e in queue if e["vendor_id"] == vendor_id)
+    assert client.post(f"/api/vendor/verification/vendors/{vendor_id}/start", headers=verifier).status_code == 200
+    decisions = [{"item_id": item["item_id"], "verdict": "verified"} for item in entry["items"]]
+    decided = client.post(
+        f"/api/vendor/verification/vendors/{vendor_id}/decisions", json={"decisions": decisions}, headers=verifier
+    )
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["status"] == "verified"
+
+    profile = client.get(f"/api/vendor/public/vendors/{vendor_id}")  # no token: public
+    assert profile.status_code == 200, profile.text
+    body = profile.text
+    assert "CV Sinar Abadi" in body
+    assert "41011" in body
+    assert "siti@sinar.example" not in body, "contacts are private"
+    # Bad input through the gateway: a precise problem naming the field, nothing changed.
+    bad = client.put(f"/api/vendor/vendors/{vendor_id}/kbli", json={"codes": ["4101"]}, headers=owner)
+    assert bad.status_code == 422
+    assert bad.headers["content-type"] == "application/problem+json"
+    assert bad.json()["errors"][0]["field"].startswith("codes")
+    assert "41011" in client.get(f"/api/vendor/public/vendors/{vendor_id}").text
+
+
+def test_requests_without_the_right_role_are_refused_at_the_service_too(stack: RunningStack) -> None:
+    client = stack.client
+    # Anonymous through the gateway.
+    assert client.get("/api/vendor/verification/queue").status_code == 401
+    # A PPK is signed in but is not a verifier.
+    assert client.get("/api/vendor/verification/queue", headers=stack.as_role("ppk")).status_code == 403
