@@ -9,8 +9,12 @@ SETTINGS_DOC := eproc_shared.settings:ServiceSettings eproc_shared.settings:Brok
 	eproc_shared.settings:TelemetrySettings eproc_shared.auth:AuthSettings eproc_gateway.settings:GatewaySettings
 PACKAGES := shared $(addprefix services/,$(SERVICES)) gateway
 STAMP  := $(VENV)/.installed
+# checkov (the Kubernetes policy checker) pins old versions of shared packages, so it lives in its own venv.
+TOOLS  := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed
+CHECKOV_VERSION := 3.3.30
 
-.PHONY: run test lint docs check-docs clean venv verify-boundaries
+.PHONY: run test lint docs clean venv verify-audit
 
 venv: $(STAMP)
 
@@ -24,9 +28,15 @@ $(STAMP): $(addsuffix /pyproject.toml,$(PACKAGES)) requirements-dev.txt constrai
 run: $(STAMP)
 	@$(PY) -m eproc_shared.devstack.launcher --stack stack.toml
 
+$(TOOLS_STAMP):
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	@echo "Installing checkov $(CHECKOV_VERSION) for the deployment checks..."
+	@$(TOOLS)/bin/python -m pip --disable-pip-version-check -q install checkov==$(CHECKOV_VERSION)
+	@touch $(TOOLS_STAMP)
+
 ## test: lint, import boundaries, then the whole suite against a real broker and real databases
-test: $(STAMP) lint
-	@$(PY) -m pytest
+test: $(STAMP) $(TOOLS_STAMP) lint
+	@PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" $(PY) -m pytest
 
 lint: $(STAMP)
 	@$(VENV)/bin/ruff check .
@@ -38,5 +48,9 @@ docs: $(STAMP)
 	@$(PY) -m eproc_shared.settings_doc README.md $(SETTINGS_DOC)
 	@echo "wrote docs/asyncapi.json and the settings tables of README.md"
 
+## verify-audit: recompute the audit log's hash chain (AUDIT_DATABASE_URL, default var/audit.db) and check its signed checkpoints
+verify-audit: $(STAMP)
+	@$(VENV)/bin/eproc-verify-audit
+
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) var .pytest_cache .ruff_cache

@@ -6,14 +6,20 @@ row and is a no-op, which also makes a rebalance safe: whatever the new owner of
 re-reads was either committed with its inbox row or not applied at all. A handler that keeps
 failing sends the event to ``<consumer>.dlq`` with the error in headers, and the partition
 moves on.
+
+A consumer that must see every event, including types this process does not know (the audit
+log), passes ``catch_all``: it receives each event no typed handler takes, as a :class:`RawEvent`
+parsed from the CloudEvents headers and the JSON value only, with the same inbox guarantee.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +32,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from eproc_shared.broker import ensure_topics, make_consumer, make_producer
 from eproc_shared.events.catalogue import CATALOGUE, Catalogue
-from eproc_shared.events.envelope import Envelope, EnvelopeError, UnknownEventType
+from eproc_shared.events.envelope import (
+    SPECVERSION,
+    TRACE_HEADERS,
+    Envelope,
+    EnvelopeError,
+    UnknownEventType,
+    decode_headers,
+)
 from eproc_shared.messaging_tables import MessagingTables
 from eproc_shared.metrics import CONSUMER_EVENTS, CONSUMER_LAG, DLQ_EVENTS
 from eproc_shared.settings import BrokerSettings
@@ -36,6 +49,67 @@ from eproc_shared.topics import TopicSpec, dlq_topic
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Envelope[Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RawEvent:
+    """An event of any type, known or not: CloudEvents attributes as received and the parsed JSON value.
+
+    ``attributes`` holds every ``ce_*`` header (prefix removed) and ``datacontenttype``; ``time``
+    is the ``ce_time`` string exactly as sent (``None`` if absent). ``data`` is ``None`` for an
+    empty value; ``value`` keeps the record's bytes as they came.
+    """
+
+    id: str
+    source: str
+    type: str
+    time: str | None
+    subject: str | None
+    key: str | None
+    data: Any
+    attributes: dict[str, str]
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None = None
+    trace: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_record(cls, record: ConsumerRecord[bytes, bytes]) -> RawEvent:
+        """Raises EnvelopeError when CloudEvents headers are missing or the value is not JSON."""
+        attrs = decode_headers(record.headers)
+        missing = [name for name in ("ce_id", "ce_source", "ce_type", "ce_specversion") if name not in attrs]
+        if missing:
+            raise EnvelopeError(f"missing CloudEvents headers: {', '.join(missing)}")
+        if attrs["ce_specversion"] != SPECVERSION:
+            raise EnvelopeError(f"unsupported specversion {attrs['ce_specversion']!r}")
+        try:
+            data = json.loads(record.value) if record.value else None
+        except ValueError as exc:
+            raise EnvelopeError(f"value of {attrs['ce_type']} is not JSON: {exc}") from exc
+        attributes = {name[3:]: value for name, value in attrs.items() if name.startswith("ce_")}
+        if "content-type" in attrs:
+            attributes["datacontenttype"] = attrs["content-type"]
+        return cls(
+            id=attrs["ce_id"],
+            source=attrs["ce_source"],
+            type=attrs["ce_type"],
+            time=attrs.get("ce_time"),
+            subject=attrs.get("ce_subject"),
+            key=record.key.decode(errors="replace") if record.key is not None else None,
+            data=data,
+            attributes=attributes,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            value=record.value,
+            trace={name: attrs[name] for name in TRACE_HEADERS if name in attrs},
+        )
+
+
+RawHandler = Callable[[AsyncSession, RawEvent], Awaitable[None]]
+Received = Envelope[Any] | RawEvent
+AnyHandler = Handler | RawHandler
 
 
 class EventConsumer:
@@ -51,10 +125,14 @@ class EventConsumer:
         topics: Iterable[str] | None = None,
         max_attempts: int = 5,
         retry_backoff_s: float = 0.2,
+        catch_all: RawHandler | None = None,
     ) -> None:
         unknown = [t for t in handlers if catalogue.model_for(t) is None]
         if unknown:
             raise ValueError(f"consumer {name}: handlers for types not in the catalogue: {unknown}")
+        if catch_all is not None and not topics:
+            raise ValueError(f"consumer {name}: a catch-all handler needs the topics to read")
+        self.catch_all = catch_all
         self.name = name
         self.sessions = sessions
         self.inbox = tables.inbox
@@ -165,6 +243,9 @@ class EventConsumer:
                 CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(max(0, high - position))
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        if self.catch_all is not None and decode_headers(record.headers).get("ce_type") not in self.handlers:
+            await self._process_raw(record, self.catch_all)
+            return
         try:
             envelope = Envelope.from_record(record.key, record.value, record.headers, self.catalogue)
         except UnknownEventType as exc:
@@ -177,6 +258,17 @@ class EventConsumer:
         if handler is None:
             CONSUMER_EVENTS.labels(self.name, envelope.type, "skipped").inc()
             return
+        await self._handle(record, envelope, handler)
+
+    async def _process_raw(self, record: ConsumerRecord[bytes, bytes], handler: RawHandler) -> None:
+        try:
+            event = RawEvent.from_record(record)
+        except EnvelopeError as exc:
+            await self._dead_letter(record, exc, attempts=1, envelope=None)
+            return
+        await self._handle(record, event, handler)
+
+    async def _handle(self, record: ConsumerRecord[bytes, bytes], envelope: Received, handler: AnyHandler) -> None:
         with tracer().start_as_current_span(
             f"{record.topic} process",
             context=context_from(envelope.trace),
@@ -205,12 +297,12 @@ class EventConsumer:
                         return
                     await asyncio.sleep(self.retry_backoff_s * 2 ** (attempt - 1))
 
-    async def _apply(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope[Any], handler: Handler) -> str:
+    async def _apply(self, record: ConsumerRecord[bytes, bytes], envelope: Received, handler: AnyHandler) -> str:
         try:
             async with self.sessions() as session, session.begin():
                 if await self._seen(session, envelope):
                     return "duplicate"
-                await handler(session, envelope)
+                await handler(session, envelope)  # type: ignore[arg-type]  # a RawEvent goes to the catch-all only
                 await session.execute(insert(self.inbox).values(**self._inbox_row(record, envelope, "handled")))
             return "handled"
         except IntegrityError:
@@ -220,14 +312,14 @@ class EventConsumer:
                     return "duplicate"
             raise
 
-    async def _seen(self, session: AsyncSession, envelope: Envelope[Any]) -> bool:
+    async def _seen(self, session: AsyncSession, envelope: Received) -> bool:
         c = self.inbox.c
         found = await session.scalar(
             select(c.id).where(c.consumer == self.name, c.source == envelope.source, c.event_id == envelope.id)
         )
         return found is not None
 
-    def _inbox_row(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope[Any], status: str) -> dict[str, Any]:
+    def _inbox_row(self, record: ConsumerRecord[bytes, bytes], envelope: Received, status: str) -> dict[str, Any]:
         return {
             "consumer": self.name,
             "source": envelope.source,
@@ -241,7 +333,7 @@ class EventConsumer:
         }
 
     async def _dead_letter(
-        self, record: ConsumerRecord[bytes, bytes], exc: BaseException, *, attempts: int, envelope: Envelope[Any] | None
+        self, record: ConsumerRecord[bytes, bytes], exc: BaseException, *, attempts: int, envelope: Received | None
     ) -> None:
         assert self._dlq_producer is not None
         headers = [

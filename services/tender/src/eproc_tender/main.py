@@ -1,27 +1,62 @@
 """ASGI entry point: `uvicorn --factory eproc_tender.main:create_app`."""
 
+from __future__ import annotations
+
+import asyncio
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
-from eproc_shared.service_app import build_service_app
+from eproc_shared.db import session_factory
+from eproc_shared.problems import FieldProblem, problem_response
+from eproc_shared.service_app import ServiceRuntime, build_service_app
 from eproc_tender import __doc__ as summary
+from eproc_tender.clock import Clock
+from eproc_tender.consumers import vendor_facts_consumer
+from eproc_tender.domain import DomainError
 from eproc_tender.models import messaging, metadata
+from eproc_tender.routes import bids, evaluation, packages, public
+from eproc_tender.scheduler import Scheduler
 from eproc_tender.settings import TenderSettings
 
 
-def create_app(settings: TenderSettings | None = None) -> FastAPI:
-    return build_service_app(
-        settings or TenderSettings(),
+def create_app(settings: TenderSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """``clock`` replaces the wall clock (tests move time with a ManualClock instead of sleeping)."""
+    settings = settings or TenderSettings()
+    clock = clock or Clock()
+
+    async def start(runtime: ServiceRuntime) -> None:
+        app.state.read_sessions = session_factory(runtime.engine, readonly=True)
+        scheduler = Scheduler(runtime.sessions, runtime.outbox, settings, clock)
+        app.state.scheduler = scheduler
+        runtime.tasks.append(asyncio.create_task(scheduler.run(), name="tender-scheduler"))
+
+    app = build_service_app(
+        settings,
         title="Tender service",
         description=(
             f"{summary}\n\n"
-            "Competitive and direct procurement: packages, schedules, sealed bids, "
-            "evaluation, objections and award; recording of non-tender, swakelola and "
-            "emergency purchases."
+            "Competitive procurement (tender and seleksi): packages, schedules and addenda, participation, "
+            "clarification, sealed bids, opening, evaluation, winner, objections (sanggah) and award (SPPBJ)."
         ),
-        version="0.1.0",
+        version="0.2.0",
         migrations=Path(__file__).parent / "migrations",
         metadata=metadata,
         tables=messaging,
+        # Public reads first: GET /packages/{id} must not be shadowed, and writes live on sub-paths.
+        routers=[public.router, packages.router, bids.router, evaluation.router],
+        consumers=[vendor_facts_consumer(settings.consumer_group)],
+        on_start=start,
     )
+    app.state.clock = clock
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        errors = (
+            [FieldProblem(field=exc.field, location="body", message=exc.message, code=exc.code)] if exc.field else None
+        )
+        title = "Not possible now" if exc.status == 409 else "Invalid request"
+        return problem_response(request, exc.status, title, exc.message, slug=exc.code, errors=errors)
+
+    return app

@@ -1,8 +1,253 @@
-"""Tables of the tender service (its own database; no other service reads them)."""
+"""Tables of the tender service (its own database; no other service reads them).
 
-from sqlalchemy import MetaData
+Sealed bid contents live only in ``bids.technical_sealed``/``bids.price_sealed`` and in encrypted
+document files; nothing in clear about a bid's price or documents is stored before opening.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
 
 from eproc_shared.messaging_tables import messaging_tables
 
 metadata = MetaData()
 messaging = messaging_tables(metadata)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on every backend (SQLite drops the offset otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+packages = Table(
+    "packages",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", String(500), nullable=False),
+    Column("search_text", Text, nullable=False),
+    Column("opd_id", String(100), nullable=False, index=True),
+    Column("satker", String(200)),
+    Column("fiscal_year", Integer, nullable=False),
+    Column("procurement_type", String(40), nullable=False),
+    Column("method", String(40), nullable=False),
+    Column("qualification", String(10), nullable=False),
+    Column("envelope_system", String(20), nullable=False),
+    Column("evaluation_system", String(20), nullable=False),
+    Column("technical_weight", Integer),
+    Column("price_weight", Integer),
+    Column("contract_type", String(40), nullable=False),
+    Column("pagu", BigInteger, nullable=False),
+    Column("hps", BigInteger, nullable=False),
+    Column("hps_items", JSON, nullable=False),
+    Column("kbli_codes", JSON, nullable=False),
+    Column("size_classes", JSON, nullable=False),
+    Column("small_business_exemption", Text),
+    Column("location", String(300)),
+    Column("ppk_id", String(100), nullable=False),
+    Column("pokja_id", String(100)),
+    Column("status", String(30), nullable=False),
+    Column("next_due_at", UtcDateTime, index=True),
+    Column("submission_ends_at", UtcDateTime),
+    Column("objection_ends_at", UtcDateTime),
+    Column("announced_at", UtcDateTime),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("wrapped_private_key", LargeBinary, nullable=False),
+    Column("retender_of", String(36)),
+    Column("failure_code", String(40)),
+    Column("failure_reason", Text),
+    Column("cancel_reason", Text),
+    Column("winner_vendor_id", String(100)),
+    Column("reserve_vendor_ids", JSON),
+    Column("winner_announced_at", UtcDateTime),
+    Column("sppbj_number", String(64)),
+    Column("awarded_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+Index("ix_packages_public", packages.c.status, packages.c.announced_at, packages.c.id)
+
+stages = Table(
+    "package_stages",
+    metadata,
+    Column("package_id", String(36), ForeignKey("packages.id"), primary_key=True),
+    Column("stage", String(40), primary_key=True),
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("ends_at", UtcDateTime, nullable=False),
+)
+
+package_documents = Table(
+    "package_documents",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("package_id", String(36), ForeignKey("packages.id"), nullable=False, index=True),
+    Column("name", String(300), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("path", String(500), nullable=False),
+    Column("published", Boolean, nullable=False),
+    Column("addendum_number", Integer),
+    Column("uploaded_at", UtcDateTime, nullable=False),
+    UniqueConstraint("package_id", "name", "version"),
+)
+
+addenda = Table(
+    "addenda",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("package_id", String(36), ForeignKey("packages.id"), nullable=False, index=True),
+    Column("number", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("changes", JSON, nullable=False),
+    Column("documents_changed", Boolean, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("package_id", "number"),
+)
+
+participants = Table(
+    "participants",
+    metadata,
+    Column("package_id", String(36), ForeignKey("packages.id"), primary_key=True),
+    Column("vendor_id", String(100), primary_key=True),
+    Column("vendor_name", String(300), nullable=False),
+    Column("npwp", String(32), nullable=False),
+    Column("registered_at", UtcDateTime, nullable=False),
+)
+
+questions = Table(
+    "questions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("package_id", String(36), ForeignKey("packages.id"), nullable=False, index=True),
+    Column("vendor_id", String(100), nullable=False),
+    Column("question", Text, nullable=False),
+    Column("asked_at", UtcDateTime, nullable=False),
+    Column("answer", Text),
+    Column("answered_by", String(100)),
+    Column("answered_at", UtcDateTime),
+)
+
+# Append-only: a replacement or withdrawal is a new row; the latest row per vendor counts.
+bids = Table(
+    "bids",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("package_id", String(36), ForeignKey("packages.id"), nullable=False),
+    Column("vendor_id", String(100), nullable=False),
+    Column("withdrawn", Boolean, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("technical_sealed", LargeBinary),
+    Column("price_sealed", LargeBinary),
+    Column("receipt_sha256", String(64)),
+)
+Index("ix_bids_latest", bids.c.package_id, bids.c.vendor_id, bids.c.seq)
+
+bid_documents = Table(
+    "bid_documents",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("package_id", String(36), ForeignKey("packages.id"), nullable=False),
+    Column("vendor_id", String(100), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("cipher_sha256", String(64), nullable=False),
+    # The data key, file name, content type and plaintext hash, sealed to the package key.
+    Column("sealed_meta", LargeBinary, nullable=False),
+    Column("path", String(500), nullable=False),
+    Column("uploaded_at", UtcDateTime, nullable=False),
+)
+Index("ix_bid_documents_owner", bid_documents.c.package_id, bid_documents.c.vendor_id)
+
+# What opening revealed, and the Pokja's evaluation of it.
+opened_bids = Table(
+    "opened_bids",
+    metadata,
+    Column("package_id", String(36), ForeignKey("packages.id"), primary_key=True),
+    Column("vendor_id", String(100), primary_key=True),
+    Column("bid_id", String(36), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("receipt_sha256", String(64), nullable=False),
+    Column("receipt_verified", Boolean, nullable=False),
+    Column("declaration", Text),
+    Column("documents", JSON, nullable=False),
+    Column("offered_price", BigInteger),
+    Column("items", JSON),
+    Column("judgement", JSON, nullable=False),
+    Column("result", JSON),
+)
+
+objections = Table(
+    "objections",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("package_id", String(36), ForeignKey("packages.id"), nullable=False, index=True),
+    Column("vendor_id", String(100), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("filed_at", UtcDateTime, nullable=False),
+    Column("answer_due_at", UtcDateTime, nullable=False),
+    Column("answer", Text),
+    Column("upheld", Boolean),
+    Column("consequence", String(20)),
+    Column("answered_by", String(100)),
+    Column("answered_at", UtcDateTime),
+)
+
+# The service's own copy of the vendor register's eligibility facts (highest revision kept).
+vendor_facts = Table(
+    "vendor_facts",
+    metadata,
+    Column("vendor_id", String(100), primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("facts", JSON, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+DOMAIN_TABLES = [
+    packages,
+    stages,
+    package_documents,
+    addenda,
+    participants,
+    questions,
+    bids,
+    bid_documents,
+    opened_bids,
+    objections,
+    vendor_facts,
+]

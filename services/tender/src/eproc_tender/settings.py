@@ -1,8 +1,21 @@
-"""Settings of the tender service; every variable starts with TENDER_ (shared broker/telemetry ones excepted)."""
+"""Settings of the tender service; every variable starts with TENDER_ (shared broker/telemetry ones excepted).
 
+Procurement figures marked configurable in the domain reference are settings here, with its figures as
+defaults, because regulations change and other regions may differ.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from eproc_shared.settings import ServiceSettings
+
+# Only for development and tests; production refuses to start with it.
+DEV_KEY_ENCRYPTION_KEY = base64.b64encode(b"dev-only-tender-kek-change-me!!!").decode()
 
 
 class TenderSettings(ServiceSettings):
@@ -11,3 +24,53 @@ class TenderSettings(ServiceSettings):
     service_name: str = "tender"
     port: int = 8101
     database_url: str = "sqlite+aiosqlite:///var/tender.db"
+
+    key_encryption_key: SecretStr = Field(
+        default=SecretStr(DEV_KEY_ENCRYPTION_KEY),
+        description="Base64 of 32 random bytes that encrypt each package's private bid key (a Kubernetes secret "
+        "in production; the development default is refused there).",
+    )
+    storage_dir: str = Field(default="var/tender-files", description="Directory of encrypted bid documents.")
+    max_document_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="Largest bid document, in bytes.")
+    consumer_group: str = Field(default="tender", description="Kafka consumer group of the vendor-facts consumer.")
+
+    tender_min_value: int = Field(
+        default=200_000_000, ge=0, description="Goods, works and other services: tender above this HPS (Rupiah)."
+    )
+    seleksi_min_value: int = Field(
+        default=100_000_000, ge=0, description="Consultancy: seleksi above this HPS (Rupiah)."
+    )
+    small_business_ceiling: int = Field(
+        default=15_000_000_000,
+        ge=0,
+        description="Packages up to this HPS are reserved for small businesses unless the PPK justifies otherwise.",
+    )
+    low_price_ratio_percent: int = Field(
+        default=80, ge=1, le=100, description="A bid under this share of HPS is flagged for price clarification."
+    )
+    addendum_min_working_days: int = Field(
+        default=3, ge=0, description="Whole working days required between an addendum and a bid deadline it moves."
+    )
+    objection_days: int = Field(
+        default=5, ge=1, description="Calendar days for objections after the winner is announced."
+    )
+    objection_answer_days: int = Field(
+        default=3, ge=1, description="Calendar days the Pokja has to answer an objection."
+    )
+    max_reserves: int = Field(default=2, ge=0, le=5, description="Reserve winners named after the winner.")
+
+    @model_validator(mode="after")
+    def _check_key(self) -> TenderSettings:
+        if self.environment == "production" and self.key_encryption_key.get_secret_value() == DEV_KEY_ENCRYPTION_KEY:
+            raise ValueError("TENDER_KEY_ENCRYPTION_KEY must be set in production (the development key is public)")
+        self.kek_bytes()
+        return self
+
+    def kek_bytes(self) -> bytes:
+        try:
+            raw = base64.b64decode(self.key_encryption_key.get_secret_value(), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("TENDER_KEY_ENCRYPTION_KEY must be base64") from exc
+        if len(raw) != 32:
+            raise ValueError("TENDER_KEY_ENCRYPTION_KEY must decode to 32 bytes")
+        return raw

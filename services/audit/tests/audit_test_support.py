@@ -1,0 +1,262 @@
+"""Helpers of the audit service tests: a real token issuer, the service on a real socket with a movable
+clock, a raw CloudEvents producer, and a migrated audit database for the chain tests.
+
+The issuer is the smallest local equivalent of the one in shared/tests/test_auth.py (a JWKS served
+over HTTP, Ed25519 tokens); the service verifies every token against it as in production.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from aiokafka import AIOKafkaProducer
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from fastapi import FastAPI
+from jwt.algorithms import OKPAlgorithm
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import eproc_audit
+from eproc_audit.main import create_app
+from eproc_audit.settings import AuditSettings
+from eproc_shared.broker import ensure_topics, make_producer
+from eproc_shared.consumer import RawEvent
+from eproc_shared.db import create_engine, upgrade
+from eproc_shared.settings import BrokerSettings
+from eproc_shared.testing import serve
+from eproc_shared.topics import load_topics
+
+AUDIENCE = "eproc"
+MIGRATIONS = Path(eproc_audit.__file__).parent / "migrations"
+
+
+class Issuer:
+    def __init__(self) -> None:
+        self.key = ed25519.Ed25519PrivateKey.generate()
+        self.kid = uuid.uuid4().hex[:8]
+        self.url = ""
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+        jwk = {
+            **OKPAlgorithm.to_jwk(self.key.public_key(), as_dict=True),
+            "kid": self.kid,
+            "alg": "EdDSA",
+            "use": "sig",
+        }
+
+        @app.get("/jwks")
+        async def jwks() -> dict[str, Any]:
+            return {"keys": [jwk]}
+
+        return app
+
+    def token(self, sub: str, roles: list[str], **claims: Any) -> str:
+        now = datetime.now(UTC)
+        body = {
+            "iss": self.url,
+            "aud": AUDIENCE,
+            "sub": sub,
+            "iat": int(now.timestamp()),
+            "exp": int((now + timedelta(hours=1)).timestamp()),
+            "roles": roles,
+            **claims,
+        }
+        return jwt.encode(body, self.key, algorithm="EdDSA", headers={"kid": self.kid})
+
+
+class Clock:
+    """The service's clock, moved by the test: 10:00 in Jakarta on 2 March 2026 to start with."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def raw_headers(
+    type_name: str, *, source: str = "/test/producer", event_id: str | None = None, subject: str | None = None
+) -> list[tuple[str, bytes]]:
+    headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", (event_id or str(uuid.uuid4())).encode()),
+        ("ce_source", source.encode()),
+        ("ce_type", type_name.encode()),
+        ("ce_time", datetime.now(UTC).isoformat().replace("+00:00", "Z").encode()),
+        ("content-type", b"application/json"),
+    ]
+    if subject:
+        headers.append(("ce_subject", subject.encode()))
+    return headers
+
+
+@dataclass
+class Service:
+    url: str
+    issuer: Issuer
+    clock: Clock
+    database_url: str
+    settings: AuditSettings
+    client: httpx.AsyncClient
+    producer: AIOKafkaProducer
+    sent: list[str] = field(default_factory=list)
+
+    def auth(self, sub: str, *roles: str, **claims: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.issuer.token(sub, list(roles), **claims)}"}
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return self.auth("admin-1", "admin")
+
+    def auditor(self, sub: str = "auditor-1") -> dict[str, str]:
+        return self.auth(sub, "auditor")
+
+    async def send(
+        self,
+        topic: str,
+        type_name: str,
+        data: Any,
+        *,
+        key: str | None = None,
+        event_id: str | None = None,
+        subject: str | None = None,
+        value: bytes | None = None,
+    ) -> str:
+        """Publish one CloudEvent (binary mode) as any producer would; returns its id."""
+        event_id = event_id or str(uuid.uuid4())
+        payload = value if value is not None else json.dumps(data).encode()
+        await self.producer.send_and_wait(
+            topic,
+            value=payload,
+            key=key.encode() if key else None,
+            headers=raw_headers(type_name, event_id=event_id, subject=subject),
+        )
+        self.sent.append(event_id)
+        return event_id
+
+    async def entries(self, **params: Any) -> list[dict[str, Any]]:
+        """Every log entry (admin view), following the cursor."""
+        items: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            query = {**params, "limit": 500, **({"cursor": cursor} if cursor else {})}
+            response = await self.client.get("/entries", params=query, headers=self.admin)
+            assert response.status_code == 200, response.text
+            body = response.json()
+            items.extend(body["items"])
+            cursor = body["next_cursor"]
+            if not cursor:
+                return items
+
+    async def logged(self, *event_ids: str) -> list[dict[str, Any]]:
+        wanted = set(event_ids)
+        return [e for e in await self.entries() if e["event_id"] in wanted]
+
+
+@pytest.fixture
+async def issuer() -> AsyncIterator[Issuer]:
+    issuer = Issuer()
+    async with serve(issuer.app()) as url:
+        issuer.url = url
+        yield issuer
+
+
+@pytest.fixture
+async def service(
+    database_url: str, broker: BrokerSettings, issuer: Issuer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Service]:
+    monkeypatch.setenv("AUTH_ISSUER", issuer.url)
+    monkeypatch.setenv("AUTH_JWKS_URL", f"{issuer.url}/jwks")
+    monkeypatch.setenv("AUTH_AUDIENCE", AUDIENCE)
+    clock = Clock()
+    settings = AuditSettings(
+        database_url=database_url,
+        broker=broker,
+        log_consumer_group=f"audit-log-test-{uuid.uuid4().hex[:8]}",
+        dev_signing_key_file=str(tmp_path / "audit-key.pem"),
+        checkpoint_interval_s=3600,
+        verify_batch_size=7,  # several batches even in a short log
+        outbox_poll_interval_s=0.2,
+        consumer_retry_backoff_s=0.05,
+        consumer_max_attempts=2,
+    )
+    await ensure_topics(broker, list(load_topics(broker).values()))
+    producer = make_producer(broker)
+    await producer.start()
+    app = create_app(settings, clock=clock)
+    try:
+        async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+            yield Service(url, issuer, clock, database_url, settings, client, producer)
+    finally:
+        await producer.stop()
+
+
+@dataclass
+class LogDb:
+    """A migrated audit database, for appending and tampering without the service around it."""
+
+    url: str
+    engine: AsyncEngine
+
+    async def sql(self, statement: str, **params: Any) -> Any:
+        async with self.engine.begin() as conn:
+            return await conn.execute(text(statement), params)
+
+    async def rows(self, statement: str, **params: Any) -> list[Any]:
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(text(statement), params)).all()
+            await conn.rollback()
+        return list(rows)
+
+
+@pytest.fixture
+async def log_db(database_url: str) -> AsyncIterator[LogDb]:
+    engine = create_engine(database_url)
+    await upgrade(engine, MIGRATIONS)
+    try:
+        yield LogDb(database_url, engine)
+    finally:
+        await engine.dispose()
+
+
+def raw_event(
+    type_name: str,
+    data: Any,
+    *,
+    key: str | None = None,
+    subject: str | None = None,
+    event_id: str | None = None,
+    topic: str = "eproc.test.internal",
+    offset: int = 0,
+) -> RawEvent:
+    headers = dict(raw_headers(type_name, event_id=event_id, subject=subject))
+    attributes = {k[3:]: v.decode() for k, v in headers.items() if k.startswith("ce_")}
+    attributes["datacontenttype"] = "application/json"
+    value = json.dumps(data).encode()
+    return RawEvent(
+        id=attributes["id"],
+        source=attributes["source"],
+        type=type_name,
+        time=attributes["time"],
+        subject=subject,
+        key=key,
+        data=json.loads(value),
+        attributes=attributes,
+        topic=topic,
+        partition=0,
+        offset=offset,
+        value=value,
+    )

@@ -1,0 +1,287 @@
+"""The package state machine: every state, what may happen in it, and what time does to it.
+
+One class per state lists the actions it accepts (and the state each leads to), the stage window an
+action needs, and the time-driven transitions it yields. Nothing here knows HTTP, SQL or Kafka: the
+service loads a :class:`Facts` snapshot, asks :func:`move` (or :func:`settle` for what time did), and
+persists the result with its events.
+
+Tender and seleksi share one flow. Issue 6 adds methods by giving them their own flow in
+:data:`FLOWS` (tender cepat: an auction state and no objection period; pengadaan/penunjukan langsung:
+invitation and negotiation states; recording: a single recorded state) while reusing these states.
+
+Flow of a tender or seleksi::
+
+    draft -assign-> assigned -announce-> announced --(bid deadline)--> closed -open-> evaluation
+                                                                              \\-open (two-file)-> technical_evaluation
+    technical_evaluation -open_prices-> evaluation -announce_winner-> winner_announced
+    winner_announced --(objection period over, none open)--> awardable -award-> awarded
+    winner_announced -reopen_evaluation (objection upheld)-> evaluation
+    failed / cancelled from any open state, with a reason; a failed package can be re-tendered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
+
+from eproc_tender.domain import Conflict
+from eproc_tender.domain.rules import EnvelopeSystem, Method
+from eproc_tender.domain.schedule import Schedule, Stage
+
+
+class Status(StrEnum):
+    DRAFT = "draft"
+    ASSIGNED = "assigned"
+    ANNOUNCED = "announced"
+    CLOSED = "closed"
+    TECHNICAL_EVALUATION = "technical_evaluation"
+    EVALUATION = "evaluation"
+    WINNER_ANNOUNCED = "winner_announced"
+    AWARDABLE = "awardable"
+    AWARDED = "awarded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Action(StrEnum):
+    EDIT = "edit"
+    ASSIGN = "assign"
+    SCHEDULE = "schedule"
+    ANNOUNCE = "announce"
+    AMEND = "amend"
+    REGISTER = "register"
+    ASK = "ask"
+    ANSWER = "answer"
+    SUBMIT_BID = "submit_bid"
+    WITHDRAW_BID = "withdraw_bid"
+    OPEN_BIDS = "open_bids"
+    EVALUATE = "evaluate"
+    OPEN_PRICES = "open_prices"
+    QUALIFY = "qualify"
+    ANNOUNCE_WINNER = "announce_winner"
+    OBJECT = "object"
+    ANSWER_OBJECTION = "answer_objection"
+    REOPEN_EVALUATION = "reopen_evaluation"
+    AWARD = "award"
+    FAIL = "fail"
+    CANCEL = "cancel"
+    RETENDER = "retender"
+    # Time-driven: applied by the scheduler (or on the next access) when they fall due.
+    CLOSE_SUBMISSION = "close_submission"
+    END_OBJECTION_PERIOD = "end_objection_period"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the machine needs to know about a package."""
+
+    status: Status
+    method: Method
+    envelope: EnvelopeSystem
+    schedule: Schedule | None = None
+    pokja_assigned: bool = False
+    objection_ends_at: datetime | None = None
+    open_objections: int = 0
+
+
+@dataclass(frozen=True)
+class Timed:
+    """A transition that happens by itself at ``at``."""
+
+    at: datetime
+    action: Action
+    target: Status
+
+
+Target = Status | Callable[[Facts], Status]
+
+
+def _after_opening(facts: Facts) -> Status:
+    # Two-file and two-stage: the administrative/technical envelope is evaluated before prices are opened.
+    if facts.envelope is EnvelopeSystem.ONE_FILE:
+        return Status.EVALUATION
+    return Status.TECHNICAL_EVALUATION
+
+
+class State:
+    status: ClassVar[Status]
+    moves: ClassVar[dict[Action, Target]] = {}
+    #: Actions accepted only inside a stage window of the schedule.
+    windows: ClassVar[dict[Action, Stage]] = {}
+
+    def guard(self, facts: Facts, action: Action, now: datetime) -> None:
+        stage = self.windows.get(action)
+        if stage is None:
+            return
+        assert facts.schedule is not None  # a package gets past draft only with a schedule
+        window = facts.schedule[stage]
+        if not window.contains(now):
+            when = "has not started" if now < window.starts_at else "has ended"
+            raise Conflict("outside-stage", f"The {stage} stage {when}: {action} is not possible now.")
+
+    def timed(self, facts: Facts) -> Iterator[Timed]:
+        return iter(())
+
+
+_CLOSE = {Action.CANCEL: Status.CANCELLED}
+_FAIL = {Action.FAIL: Status.FAILED, Action.CANCEL: Status.CANCELLED}
+
+
+class Draft(State):
+    status = Status.DRAFT
+    moves = {Action.EDIT: Status.DRAFT, Action.ASSIGN: Status.ASSIGNED, **_CLOSE}
+
+
+class Assigned(State):
+    status = Status.ASSIGNED
+    moves = {
+        Action.EDIT: Status.ASSIGNED,
+        Action.ASSIGN: Status.ASSIGNED,
+        Action.SCHEDULE: Status.ASSIGNED,
+        Action.ANNOUNCE: Status.ANNOUNCED,
+        **_CLOSE,
+    }
+
+    def guard(self, facts: Facts, action: Action, now: datetime) -> None:
+        if action is Action.ANNOUNCE:
+            if facts.schedule is None:
+                raise Conflict("no-schedule", "Set the schedule before announcing.")
+            if facts.schedule[Stage.SUBMISSION].ends_at <= now:
+                raise Conflict("schedule-past", "The bid deadline is already past; set a new schedule.")
+
+
+class Announced(State):
+    status = Status.ANNOUNCED
+    moves = {
+        Action.AMEND: Status.ANNOUNCED,
+        Action.REGISTER: Status.ANNOUNCED,
+        Action.ASK: Status.ANNOUNCED,
+        Action.ANSWER: Status.ANNOUNCED,
+        Action.SUBMIT_BID: Status.ANNOUNCED,
+        Action.WITHDRAW_BID: Status.ANNOUNCED,
+        **_CLOSE,
+    }
+    windows = {
+        Action.REGISTER: Stage.REGISTRATION,
+        Action.ASK: Stage.CLARIFICATION,
+        Action.SUBMIT_BID: Stage.SUBMISSION,
+        Action.WITHDRAW_BID: Stage.SUBMISSION,
+    }
+
+    def timed(self, facts: Facts) -> Iterator[Timed]:
+        assert facts.schedule is not None
+        yield Timed(facts.schedule[Stage.SUBMISSION].ends_at, Action.CLOSE_SUBMISSION, Status.CLOSED)
+
+
+class Closed(State):
+    status = Status.CLOSED
+    # Opening with no bid fails the package; the service moves it with FAIL then.
+    moves = {Action.OPEN_BIDS: _after_opening, **_FAIL}
+
+
+class TechnicalEvaluation(State):
+    status = Status.TECHNICAL_EVALUATION
+    moves = {Action.EVALUATE: Status.TECHNICAL_EVALUATION, Action.OPEN_PRICES: Status.EVALUATION, **_FAIL}
+
+
+class Evaluation(State):
+    status = Status.EVALUATION
+    moves = {
+        Action.EVALUATE: Status.EVALUATION,
+        Action.QUALIFY: Status.EVALUATION,
+        Action.ANNOUNCE_WINNER: Status.WINNER_ANNOUNCED,
+        **_FAIL,
+    }
+
+
+class WinnerAnnounced(State):
+    status = Status.WINNER_ANNOUNCED
+    moves = {
+        Action.OBJECT: Status.WINNER_ANNOUNCED,
+        Action.ANSWER_OBJECTION: Status.WINNER_ANNOUNCED,
+        Action.REOPEN_EVALUATION: Status.EVALUATION,
+        **_FAIL,
+    }
+
+    def guard(self, facts: Facts, action: Action, now: datetime) -> None:
+        if action is Action.OBJECT and (facts.objection_ends_at is None or now >= facts.objection_ends_at):
+            raise Conflict("objection-period-over", "The objection period has ended.")
+
+    def timed(self, facts: Facts) -> Iterator[Timed]:
+        # The award waits for every objection to be answered, however long after the period that is.
+        if facts.objection_ends_at is not None and facts.open_objections == 0:
+            yield Timed(facts.objection_ends_at, Action.END_OBJECTION_PERIOD, Status.AWARDABLE)
+
+
+class Awardable(State):
+    status = Status.AWARDABLE
+    moves = {Action.AWARD: Status.AWARDED, **_FAIL}
+
+
+class Awarded(State):
+    status = Status.AWARDED
+
+
+class Failed(State):
+    status = Status.FAILED
+    moves = {Action.RETENDER: Status.FAILED}
+
+
+class Cancelled(State):
+    status = Status.CANCELLED
+
+
+_TENDER_FLOW: dict[Status, State] = {
+    cls.status: cls()
+    for cls in (
+        Draft,
+        Assigned,
+        Announced,
+        Closed,
+        TechnicalEvaluation,
+        Evaluation,
+        WinnerAnnounced,
+        Awardable,
+        Awarded,
+        Failed,
+        Cancelled,
+    )
+}
+
+FLOWS: dict[Method, dict[Status, State]] = {Method.TENDER: _TENDER_FLOW, Method.SELEKSI: _TENDER_FLOW}
+TERMINAL = frozenset({Status.AWARDED, Status.FAILED, Status.CANCELLED})
+
+
+def state_of(facts: Facts) -> State:
+    return FLOWS[facts.method][facts.status]
+
+
+def allowed(facts: Facts) -> list[Action]:
+    return list(state_of(facts).moves)
+
+
+def move(facts: Facts, action: Action, now: datetime) -> Status:
+    """The status ``action`` leads to, or :class:`Conflict` if the state or its stage window refuses it."""
+    state = state_of(facts)
+    target = state.moves.get(action)
+    if target is None:
+        raise Conflict("wrong-state", f"A package in status {facts.status} does not accept {action}.")
+    state.guard(facts, action, now)
+    return target(facts) if callable(target) else target
+
+
+def due(facts: Facts, now: datetime) -> Timed | None:
+    """The time-driven transition that has fallen due, if any."""
+    for timed in state_of(facts).timed(facts):
+        if timed.at <= now:
+            return timed
+    return None
+
+
+def next_due_at(facts: Facts) -> datetime | None:
+    """When the next time-driven transition falls due (what the scheduler waits for)."""
+    times = [t.at for t in state_of(facts).timed(facts)]
+    return min(times) if times else None

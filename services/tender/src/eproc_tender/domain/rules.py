@@ -1,0 +1,134 @@
+"""Package vocabulary and the value rules: which method fits which procurement type and value.
+
+Value thresholds come from settings (the domain reference's figures are the defaults). Values are
+judged on the HPS (owner's estimate), the value the selection is run against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from eproc_tender.domain import DomainError
+
+
+class ProcurementType(StrEnum):
+    BARANG = "barang"
+    PEKERJAAN_KONSTRUKSI = "pekerjaan_konstruksi"
+    JASA_KONSULTANSI = "jasa_konsultansi"
+    JASA_LAINNYA = "jasa_lainnya"
+
+
+class Method(StrEnum):
+    TENDER = "tender"
+    SELEKSI = "seleksi"
+    # Issue 6 adds these on the same machine; they are refused at creation until then.
+    TENDER_CEPAT = "tender_cepat"
+    PENGADAAN_LANGSUNG = "pengadaan_langsung"
+    PENUNJUKAN_LANGSUNG = "penunjukan_langsung"
+
+
+SUPPORTED_METHODS = frozenset({Method.TENDER, Method.SELEKSI})
+
+
+class Qualification(StrEnum):
+    PASCA = "pasca"
+    PRA = "pra"
+
+
+class EnvelopeSystem(StrEnum):
+    ONE_FILE = "one_file"
+    TWO_FILE = "two_file"
+    TWO_STAGE = "two_stage"
+
+
+class EvaluationSystem(StrEnum):
+    LOWEST_PRICE = "lowest_price"  # sistem gugur: pass/fail, lowest evaluated price wins
+    SCORING = "scoring"  # sistem nilai: technical and price weights
+    QUALITY_COST = "quality_cost"  # seleksi: quality and cost weights
+
+
+class ContractType(StrEnum):
+    LUMP_SUM = "lump_sum"
+    UNIT_PRICE = "unit_price"
+    COMBINATION = "combination"
+    TIME_BASED = "time_based"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    tender_min_value: int
+    seleksi_min_value: int
+    small_business_ceiling: int
+
+
+@dataclass(frozen=True)
+class HpsItem:
+    description: str
+    unit: str
+    quantity: int
+    unit_price: int
+
+    @property
+    def total(self) -> int:
+        return self.quantity * self.unit_price
+
+
+def check_values(pagu: int, hps: int, items: list[HpsItem]) -> None:
+    """HPS within pagu, and the HPS detail adds up to the HPS."""
+    if hps > pagu:
+        raise DomainError("hps-above-pagu", f"HPS {hps} exceeds the pagu {pagu}.", field="hps")
+    if items and sum(i.total for i in items) != hps:
+        raise DomainError(
+            "hps-detail-mismatch",
+            f"The HPS items add up to {sum(i.total for i in items)}, not the HPS {hps}.",
+            field="hps_items",
+        )
+
+
+def check_method_fits(method: Method, kind: ProcurementType, hps: int, limits: Thresholds) -> None:
+    if method not in SUPPORTED_METHODS:
+        raise DomainError("method-not-supported", f"The method {method} is not available yet.", field="method")
+    if method is Method.SELEKSI:
+        if kind is not ProcurementType.JASA_KONSULTANSI:
+            raise DomainError("method-type-mismatch", "Seleksi is for consultancy (jasa konsultansi).", field="method")
+        if hps <= limits.seleksi_min_value:
+            raise DomainError(
+                "method-below-threshold",
+                f"Seleksi needs an HPS above {limits.seleksi_min_value}; this one is {hps}.",
+                field="method",
+            )
+    if method is Method.TENDER:
+        if kind is ProcurementType.JASA_KONSULTANSI:
+            raise DomainError("method-type-mismatch", "Consultancy is procured by seleksi, not tender.", field="method")
+        if hps <= limits.tender_min_value:
+            raise DomainError(
+                "method-below-threshold",
+                f"Tender needs an HPS above {limits.tender_min_value}; this one is {hps}.",
+                field="method",
+            )
+
+
+def allowed_sizes(hps: int, requested: list[str], exemption_reason: str | None, limits: Thresholds) -> list[str]:
+    """Size classes that may join: small businesses only up to the ceiling unless the PPK justifies otherwise."""
+    if hps <= limits.small_business_ceiling and not exemption_reason:
+        if requested and set(requested) != {"kecil"}:
+            raise DomainError(
+                "reserved-for-small-business",
+                "Packages up to the small-business ceiling are reserved for small businesses; give a justification "
+                "to open it to others.",
+                field="size_classes",
+            )
+        return ["kecil"]
+    return sorted(set(requested)) if requested else ["kecil", "menengah", "besar"]
+
+
+def check_weights(evaluation: EvaluationSystem, technical_weight: int | None, price_weight: int | None) -> None:
+    if evaluation is EvaluationSystem.LOWEST_PRICE:
+        if technical_weight is not None or price_weight is not None:
+            raise DomainError("weights-not-used", "Lowest-price evaluation takes no weights.", field="technical_weight")
+        return
+    if technical_weight is None or price_weight is None:
+        raise DomainError("weights-required", "Scoring needs technical and price weights.", field="technical_weight")
+    if technical_weight + price_weight != 100:
+        raise DomainError("weights-sum", "Technical and price weights must add up to 100.", field="price_weight")

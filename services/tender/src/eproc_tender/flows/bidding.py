@@ -1,0 +1,232 @@
+"""Sealed bids: documents, submission, replacement, withdrawal, receipts.
+
+The submission path is the one that must hold the deadline rush: one transaction that reads the package
+and the participant, seals, inserts one row and one outbox row. Bids are append-only (a replacement or
+withdrawal is a new row), so an accepted bid is never overwritten or lost.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from eproc_shared.events.types import tender as ev
+from eproc_shared.outbox import Outbox
+from eproc_shared.problems import FieldProblem, ProblemError
+from eproc_tender.clock import Clock
+from eproc_tender.domain import DomainError
+from eproc_tender.domain.machine import Action
+from eproc_tender.domain.sealing import seal, sha256_hex
+from eproc_tender.flows.files import store_sealed
+from eproc_tender.flows.participation import require_participant, vendor_of
+from eproc_tender.models import bid_documents, bids, participants
+from eproc_tender.schemas import BidDocumentReceipt, BidIn, Receipt
+from eproc_tender.settings import TenderSettings
+from eproc_tender.store import Ctx, act, lock_package
+
+
+def envelope_aad(package_id: str, vendor_id: str, envelope: str) -> bytes:
+    # Binds a sealed envelope to its package, vendor and role: it cannot be replayed onto another bid.
+    return f"{package_id}|{vendor_id}|{envelope}".encode()
+
+
+def document_aad(package_id: str, vendor_id: str, document_id: str) -> bytes:
+    return f"{package_id}|{vendor_id}|document|{document_id}".encode()
+
+
+async def upload_document(
+    sessions: async_sessionmaker[AsyncSession],
+    outbox: Outbox,
+    settings: TenderSettings,
+    clock: Clock,
+    principal: Any,
+    package_id: str,
+    chunks: AsyncIterator[bytes],
+    name: str,
+    content_type: str,
+) -> BidDocumentReceipt:
+    """Checks in a short transaction, streams without holding one (so a slow upload never blocks the deadline's
+    writers), then records the document in a second short transaction judged at the time the upload ended."""
+
+    async def check(now: datetime) -> tuple[str, bytes]:
+        async with sessions() as session, session.begin():
+            ctx = Ctx(session=session, outbox=outbox, settings=settings, now=now, principal=principal)
+            vendor_id = vendor_of(ctx)
+            pkg, _ = await act(ctx, package_id, Action.SUBMIT_BID, shared=True)
+            await require_participant(ctx, package_id, vendor_id)
+            return vendor_id, pkg["public_key"]
+
+    vendor_id, public_key = await check(clock.now())
+    document_id = str(uuid.uuid4())
+    path = Path(settings.storage_dir) / "bids" / package_id / f"{document_id}.sealed"
+    sealer = await store_sealed(chunks, path, settings.max_document_bytes)
+    meta = {
+        "data_key": sealer.data_key.hex(),
+        "name": name,
+        "content_type": content_type,
+        "plain_sha256": sealer.plain_hash.hexdigest(),
+    }
+    sealed_meta = seal(public_key, json.dumps(meta).encode(), document_aad(package_id, vendor_id, document_id))
+    cipher_hash = sealer.cipher_hash.hexdigest()
+    try:
+        await check(clock.now())
+        async with sessions() as session, session.begin():
+            await session.execute(
+                insert(bid_documents).values(
+                    id=document_id,
+                    package_id=package_id,
+                    vendor_id=vendor_id,
+                    size=sealer.size,
+                    cipher_sha256=cipher_hash,
+                    sealed_meta=sealed_meta,
+                    path=str(path),
+                    uploaded_at=clock.now(),
+                )
+            )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return BidDocumentReceipt(
+        document_id=document_id, size=sealer.size, cipher_sha256=cipher_hash, plain_sha256=meta["plain_sha256"]
+    )
+
+
+async def _documents(ctx: Ctx, package_id: str, vendor_id: str, ids: list[str], field: str) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    if len(set(ids)) != len(ids):
+        raise DomainError("duplicate-document", "A document is listed twice.", field=field)
+    stmt = select(bid_documents.c.id, bid_documents.c.cipher_sha256, bid_documents.c.size).where(
+        bid_documents.c.id.in_(ids), bid_documents.c.package_id == package_id, bid_documents.c.vendor_id == vendor_id
+    )
+    found = {r["id"]: dict(r) for r in (await ctx.session.execute(stmt)).mappings()}
+    for index, document_id in enumerate(ids):
+        if document_id not in found:
+            raise DomainError(
+                "unknown-document", "No such document of yours for this package.", field=f"{field}.{index}"
+            )
+    return [found[i] for i in ids]
+
+
+async def submit(ctx: Ctx, package_id: str, body: BidIn) -> Receipt:
+    vendor_id = vendor_of(ctx)
+    pkg, _ = await act(ctx, package_id, Action.SUBMIT_BID, shared=True)
+    await require_participant(ctx, package_id, vendor_id)
+    if body.items and sum(i.quantity * i.unit_price for i in body.items) <= 0:
+        raise DomainError("items-empty", "Priced items add up to nothing.", field="items")
+    technical_docs = await _documents(ctx, package_id, vendor_id, body.technical_document_ids, "technical_document_ids")
+    price_docs = await _documents(ctx, package_id, vendor_id, body.price_document_ids, "price_document_ids")
+    if {d["id"] for d in technical_docs} & {d["id"] for d in price_docs}:
+        raise DomainError("document-in-both", "A document belongs to one envelope only.", field="price_document_ids")
+    technical = json.dumps({"declaration": body.declaration, "documents": technical_docs}).encode()
+    price = json.dumps(
+        {"price": body.price, "items": [i.model_dump() for i in body.items], "documents": price_docs}
+    ).encode()
+    technical_sealed = seal(pkg["public_key"], technical, envelope_aad(package_id, vendor_id, "technical"))
+    price_sealed = seal(pkg["public_key"], price, envelope_aad(package_id, vendor_id, "price"))
+    receipt = sha256_hex(technical_sealed + price_sealed)
+    bid_id = str(uuid.uuid4())
+    await ctx.session.execute(
+        insert(bids).values(
+            id=bid_id,
+            package_id=package_id,
+            vendor_id=vendor_id,
+            withdrawn=False,
+            received_at=ctx.now,
+            technical_sealed=technical_sealed,
+            price_sealed=price_sealed,
+            receipt_sha256=receipt,
+        )
+    )
+    await ctx.outbox.add(
+        ctx.session,
+        ev.TenderBidSubmitted(
+            package_id=package_id,
+            opd_id=pkg["opd_id"],
+            vendor_id=vendor_id,
+            bid_id=bid_id,
+            received_at=ctx.now,
+            receipt_sha256=receipt,
+        ),
+        key=package_id,
+        subject=package_id,
+    )
+    return Receipt(
+        bid_id=bid_id, package_id=package_id, vendor_id=vendor_id, received_at=ctx.now, receipt_sha256=receipt
+    )
+
+
+async def latest_bid(ctx: Ctx, package_id: str, vendor_id: str) -> RowMapping | None:
+    stmt = (
+        select(bids.c.id, bids.c.withdrawn, bids.c.received_at, bids.c.receipt_sha256, bids.c.vendor_id)
+        .where(bids.c.package_id == package_id, bids.c.vendor_id == vendor_id)
+        .order_by(bids.c.seq.desc())
+        .limit(1)
+    )
+    return (await ctx.session.execute(stmt)).mappings().first()
+
+
+async def withdraw(ctx: Ctx, package_id: str) -> Receipt:
+    vendor_id = vendor_of(ctx)
+    pkg, _ = await act(ctx, package_id, Action.WITHDRAW_BID, shared=True)
+    current = await latest_bid(ctx, package_id, vendor_id)
+    if current is None or current["withdrawn"]:
+        raise ProblemError(404, "Not found", "You have no bid to withdraw.", slug="not-found")
+    bid_id = str(uuid.uuid4())
+    await ctx.session.execute(
+        insert(bids).values(id=bid_id, package_id=package_id, vendor_id=vendor_id, withdrawn=True, received_at=ctx.now)
+    )
+    await ctx.outbox.add(
+        ctx.session,
+        ev.TenderBidWithdrawn(package_id=package_id, opd_id=pkg["opd_id"], vendor_id=vendor_id, withdrawn_at=ctx.now),
+        key=package_id,
+        subject=package_id,
+    )
+    return Receipt(
+        bid_id=bid_id,
+        package_id=package_id,
+        vendor_id=vendor_id,
+        received_at=ctx.now,
+        receipt_sha256="",
+        withdrawn=True,
+    )
+
+
+async def my_bid(ctx: Ctx, package_id: str) -> Receipt:
+    """The vendor's own receipt (what was sealed stays sealed, to the vendor too, until opening)."""
+    vendor_id = vendor_of(ctx)
+    await lock_package(ctx, package_id, shared=True)
+    current = await latest_bid(ctx, package_id, vendor_id)
+    if current is None:
+        raise ProblemError(404, "Not found", "You have no bid for this package.", slug="not-found")
+    return Receipt(
+        bid_id=current["id"],
+        package_id=package_id,
+        vendor_id=vendor_id,
+        received_at=current["received_at"],
+        receipt_sha256=current["receipt_sha256"] or "",
+        withdrawn=current["withdrawn"],
+    )
+
+
+async def participant_names(ctx: Ctx, package_id: str) -> dict[str, RowMapping]:
+    rows = (await ctx.session.execute(select(participants).where(participants.c.package_id == package_id))).mappings()
+    return {r["vendor_id"]: r for r in rows}
+
+
+def bad(field: str, message: str) -> ProblemError:
+    return ProblemError(
+        422,
+        "Invalid request",
+        message,
+        slug="validation",
+        errors=[FieldProblem(field=field, location="query", message=message, code="invalid")],
+    )

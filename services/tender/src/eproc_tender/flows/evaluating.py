@@ -1,0 +1,525 @@
+"""Opening (after the deadline, by the Pokja), evaluation, winner announcement, objections and award."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import RowMapping
+
+from eproc_shared.events.types import tender as ev
+from eproc_shared.problems import ProblemError
+from eproc_tender.domain import Conflict, DomainError, machine
+from eproc_tender.domain import evaluation as ev_domain
+from eproc_tender.domain.machine import Action, Status
+from eproc_tender.domain.rules import EnvelopeSystem, EvaluationSystem
+from eproc_tender.domain.sealing import SealError, sha256_hex, unseal, unwrap_private_key
+from eproc_tender.flows.bidding import document_aad, envelope_aad, participant_names
+from eproc_tender.flows.files import cipher_sha256, open_sealed
+from eproc_tender.flows.packages import fail, package_facts
+from eproc_tender.flows.participation import require_participant, vendor_of
+from eproc_tender.models import bid_documents, bids, objections, opened_bids, packages
+from eproc_tender.schemas import AwardIn, JudgementIn, ObjectionAnswerIn, ObjectionIn
+from eproc_tender.store import Ctx, act, ensure_pokja, ensure_ppk, facts_of, not_found, set_status, settle
+
+_FAILURE_CODES = {
+    "no bids": "no_bids",
+    "all bids are above the HPS": "all_above_hps",
+    "no bid passed evaluation": "no_bid_passed",
+    "no bidder proved its qualification": "no_bid_passed",
+}
+
+
+async def _current_bids(ctx: Ctx, package_id: str) -> list[RowMapping]:
+    rows = (
+        await ctx.session.execute(select(bids).where(bids.c.package_id == package_id).order_by(bids.c.seq))
+    ).mappings()
+    latest: dict[str, RowMapping] = {}
+    for row in rows:
+        latest[row["vendor_id"]] = row
+    return [r for r in latest.values() if not r["withdrawn"]]
+
+
+async def _open_documents(
+    ctx: Ctx, private: Any, package_id: str, vendor_id: str, listed: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Decrypt each listed document's key, check the file against the sealed hashes; record what was found."""
+    out = []
+    for entry in listed:
+        row = (
+            (await ctx.session.execute(select(bid_documents).where(bid_documents.c.id == entry["id"])))
+            .mappings()
+            .first()
+        )
+        result: dict[str, Any] = {"id": entry["id"], "size": entry["size"], "intact": False}
+        try:
+            assert row is not None
+            meta = json.loads(unseal(private, row["sealed_meta"], document_aad(package_id, vendor_id, entry["id"])))
+            path = Path(row["path"])
+            intact = cipher_sha256(path) == entry["cipher_sha256"]
+            plain = open_sealed(path, bytes.fromhex(meta["data_key"]))
+            result.update(
+                name=meta["name"],
+                content_type=meta["content_type"],
+                plain_sha256=plain,
+                intact=intact and plain == meta["plain_sha256"],
+            )
+        except (AssertionError, SealError, OSError, ValueError):
+            pass
+        out.append(result)
+    return out
+
+
+def _failed_documents(docs: list[dict[str, Any]]) -> list[str]:
+    return [d["id"] for d in docs if not d["intact"]]
+
+
+async def open_bids(ctx: Ctx, package_id: str) -> RowMapping:
+    pkg, target = await act(ctx, package_id, Action.OPEN_BIDS)
+    assert ctx.principal is not None
+    ensure_pokja(ctx.principal, pkg)
+    current = await _current_bids(ctx, package_id)
+    if not current:
+        return await fail(ctx, pkg, "no_bids", "No bid was submitted before the deadline.")
+    private = unwrap_private_key(ctx.settings.kek_bytes(), package_id, pkg["wrapped_private_key"])
+    names = await participant_names(ctx, package_id)
+    one_file = EnvelopeSystem(pkg["envelope_system"]) is EnvelopeSystem.ONE_FILE
+    prices: list[ev.TenderOpenedPrice] = []
+    for bid in current:
+        vendor_id = bid["vendor_id"]
+        verified = sha256_hex(bid["technical_sealed"] + bid["price_sealed"]) == bid["receipt_sha256"]
+        judgement: dict[str, Any] = {}
+        declaration, documents, price, items = None, [], None, None
+        try:
+            technical = json.loads(
+                unseal(private, bid["technical_sealed"], envelope_aad(package_id, vendor_id, "technical"))
+            )
+            declaration = "accepted" if technical["declaration"] else None
+            documents = await _open_documents(ctx, private, package_id, vendor_id, technical["documents"])
+            if one_file:
+                sealed_price = json.loads(
+                    unseal(private, bid["price_sealed"], envelope_aad(package_id, vendor_id, "price"))
+                )
+                price, items = sealed_price["price"], sealed_price["items"]
+                documents += await _open_documents(ctx, private, package_id, vendor_id, sealed_price["documents"])
+        except SealError:
+            verified = False
+        if not verified:
+            judgement = {"administrative_passed": False, "administrative_reason": "the bid does not match its receipt"}
+        elif _failed_documents(documents):
+            judgement = {
+                "administrative_passed": False,
+                "administrative_reason": f"documents altered or unreadable: {', '.join(_failed_documents(documents))}",
+            }
+        await ctx.session.execute(
+            opened_bids.insert().values(
+                package_id=package_id,
+                vendor_id=vendor_id,
+                bid_id=bid["id"],
+                received_at=bid["received_at"],
+                receipt_sha256=bid["receipt_sha256"],
+                receipt_verified=verified,
+                declaration=declaration,
+                documents=documents,
+                offered_price=price,
+                items=items,
+                judgement=judgement,
+            )
+        )
+        if price is not None:
+            prices.append(
+                ev.TenderOpenedPrice(
+                    vendor_id=vendor_id,
+                    vendor_name=names[vendor_id]["vendor_name"],
+                    price=price,
+                    receipt_verified=verified,
+                )
+            )
+    pkg = await set_status(ctx, package_id, {"status": target})
+    await ctx.outbox.add(
+        ctx.session,
+        ev.TenderBidsOpened(
+            package_id=package_id,
+            envelope="all" if one_file else "technical",
+            bidders=[b["vendor_id"] for b in current],
+            prices=prices,
+            opened_at=ctx.now,
+            opened_by=ctx.actor,
+        ),
+        key=package_id,
+        subject=package_id,
+    )
+    return pkg
+
+
+async def _opened(ctx: Ctx, package_id: str) -> list[RowMapping]:
+    stmt = select(opened_bids).where(opened_bids.c.package_id == package_id).order_by(opened_bids.c.received_at)
+    return list((await ctx.session.execute(stmt)).mappings())
+
+
+async def open_prices(ctx: Ctx, package_id: str) -> RowMapping:
+    """Two-file: the price envelopes of the bids that passed the administrative and technical evaluation."""
+    pkg, target = await act(ctx, package_id, Action.OPEN_PRICES)
+    assert ctx.principal is not None
+    ensure_pokja(ctx.principal, pkg)
+    opened = await _opened(ctx, package_id)
+    unjudged = [
+        o["vendor_id"]
+        for o in opened
+        if o["judgement"].get("administrative_passed") is None or o["judgement"].get("technical_passed") is None
+    ]
+    if unjudged:
+        raise Conflict("technical-evaluation-pending", f"Evaluate these bids first: {', '.join(unjudged)}.")
+    private = unwrap_private_key(ctx.settings.kek_bytes(), package_id, pkg["wrapped_private_key"])
+    sealed = {b["vendor_id"]: b for b in await _current_bids(ctx, package_id)}
+    names = await participant_names(ctx, package_id)
+    prices = []
+    for o in opened:
+        j = o["judgement"]
+        if not (j.get("administrative_passed") and j.get("technical_passed")):
+            continue  # a failed bid's price envelope stays sealed
+        vendor_id = o["vendor_id"]
+        content = json.loads(
+            unseal(private, sealed[vendor_id]["price_sealed"], envelope_aad(package_id, vendor_id, "price"))
+        )
+        docs = await _open_documents(ctx, private, package_id, vendor_id, content["documents"])
+        await ctx.session.execute(
+            update(opened_bids)
+            .where(opened_bids.c.package_id == package_id, opened_bids.c.vendor_id == vendor_id)
+            .values(offered_price=content["price"], items=content["items"], documents=o["documents"] + docs)
+        )
+        prices.append(
+            ev.TenderOpenedPrice(
+                vendor_id=vendor_id,
+                vendor_name=names[vendor_id]["vendor_name"],
+                price=content["price"],
+                receipt_verified=o["receipt_verified"],
+            )
+        )
+    pkg = await set_status(ctx, package_id, {"status": target})
+    await ctx.outbox.add(
+        ctx.session,
+        ev.TenderBidsOpened(
+            package_id=package_id,
+            envelope="price",
+            bidders=[p.vendor_id for p in prices],
+            prices=prices,
+            opened_at=ctx.now,
+            opened_by=ctx.actor,
+        ),
+        key=package_id,
+        subject=package_id,
+    )
+    return pkg
+
+
+def _how(ctx: Ctx, pkg: RowMapping) -> ev_domain.Method:
+    return ev_domain.Method(
+        system=EvaluationSystem(pkg["evaluation_system"]),
+        hps=pkg["hps"],
+        low_price_ratio_percent=ctx.settings.low_price_ratio_percent,
+        technical_weight=pkg["technical_weight"],
+        price_weight=pkg["price_weight"],
+        max_reserves=ctx.settings.max_reserves,
+    )
+
+
+def _for_evaluation(o: RowMapping) -> ev_domain.BidForEvaluation:
+    items = [ev_domain.PricedItem(i["description"], i["quantity"], i["unit_price"]) for i in (o["items"] or [])]
+    return ev_domain.BidForEvaluation(
+        vendor_id=o["vendor_id"],
+        received_at=o["received_at"],
+        offered_price=o["offered_price"],
+        items=items,
+        judgement=ev_domain.Judgement(**o["judgement"]),
+    )
+
+
+async def outcome_of(ctx: Ctx, pkg: RowMapping) -> tuple[ev_domain.Outcome, str | None, list[RowMapping]]:
+    opened = await _opened(ctx, pkg["id"])
+    outcome = ev_domain.evaluate([_for_evaluation(o) for o in opened], _how(ctx, pkg))
+    judgements = {o["vendor_id"]: ev_domain.Judgement(**o["judgement"]) for o in opened}
+    return outcome, ev_domain.leading_bidder(outcome, judgements), opened
+
+
+async def judge(ctx: Ctx, package_id: str, vendor_id: str, body: JudgementIn) -> RowMapping:
+    given = body.model_dump(exclude_unset=True)
+    qualifying = {"qualification_passed", "qualification_reason"} & given.keys()
+    pkg, _ = await act(ctx, package_id, Action.QUALIFY if qualifying else Action.EVALUATE)
+    assert ctx.principal is not None
+    ensure_pokja(ctx.principal, pkg)
+    if Status(pkg["status"]) is Status.TECHNICAL_EVALUATION and {"price_reasonable", "price_reason"} & given.keys():
+        raise Conflict("prices-sealed", "Prices are judged after the price envelopes are opened.")
+    if body.technical_score is not None and EvaluationSystem(pkg["evaluation_system"]) is EvaluationSystem.LOWEST_PRICE:
+        raise DomainError(
+            "score-not-used", "Lowest-price evaluation takes no technical score.", field="technical_score"
+        )
+    for flag, reason in (
+        ("administrative_passed", "administrative_reason"),
+        ("technical_passed", "technical_reason"),
+        ("price_reasonable", "price_reason"),
+        ("qualification_passed", "qualification_reason"),
+    ):
+        if given.get(flag) is False and not given.get(reason):
+            raise DomainError("reason-required", "A failing result needs a reason.", field=reason)
+    stmt = select(opened_bids).where(opened_bids.c.package_id == package_id, opened_bids.c.vendor_id == vendor_id)
+    opened = (await ctx.session.execute(stmt)).mappings().first()
+    if opened is None:
+        raise not_found("opened bid")
+    if not opened["receipt_verified"] and given.get("administrative_passed"):
+        raise Conflict("receipt-mismatch", "A bid that does not match its receipt cannot pass.")
+    if qualifying:
+        _, leader, _ = await outcome_of(ctx, pkg)
+        if leader != vendor_id:
+            raise Conflict(
+                "not-leading-bidder",
+                f"Qualification is proven by the leading bidder first ({leader or 'none yet'}).",
+            )
+    merged = {**opened["judgement"], **given}
+    await ctx.session.execute(
+        update(opened_bids)
+        .where(opened_bids.c.package_id == package_id, opened_bids.c.vendor_id == vendor_id)
+        .values(judgement=merged)
+    )
+    return await set_status(ctx, package_id, {})
+
+
+def _results(
+    outcome: ev_domain.Outcome, opened: list[RowMapping], names: dict[str, RowMapping]
+) -> list[ev.TenderBidResult]:
+    judgements = {o["vendor_id"]: o["judgement"] for o in opened}
+    return [
+        ev.TenderBidResult(
+            vendor_id=r.vendor_id,
+            vendor_name=names[r.vendor_id]["vendor_name"],
+            offered_price=r.offered_price,
+            corrected_price=r.corrected_price,
+            passed=r.passed and r.rank is not None and judgements[r.vendor_id].get("qualification_passed") is not False,
+            reasons=r.reasons,
+            low_price=r.low_price,
+            technical_score=judgements[r.vendor_id].get("technical_score"),
+            total_score=r.total_score,
+            rank=r.rank,
+        )
+        for r in outcome.results
+    ]
+
+
+async def announce_winner(ctx: Ctx, package_id: str) -> RowMapping:
+    pkg, target = await act(ctx, package_id, Action.ANNOUNCE_WINNER)
+    assert ctx.principal is not None
+    ensure_pokja(ctx.principal, pkg)
+    outcome, _, opened = await outcome_of(ctx, pkg)
+    if outcome.pending:
+        raise Conflict("evaluation-pending", "Evaluation is not complete: " + "; ".join(outcome.pending) + ".")
+    if outcome.failure:
+        return await fail(ctx, pkg, _FAILURE_CODES.get(outcome.failure, "no_bid_passed"), outcome.failure)
+    assert outcome.winner is not None
+    names = await participant_names(ctx, package_id)
+    results = _results(outcome, opened, names)
+    for result in results:
+        await ctx.session.execute(
+            update(opened_bids)
+            .where(opened_bids.c.package_id == package_id, opened_bids.c.vendor_id == result.vendor_id)
+            .values(result=result.model_dump(mode="json"))
+        )
+    objection_ends_at = ctx.now + timedelta(days=ctx.settings.objection_days)
+    pkg = await set_status(
+        ctx,
+        package_id,
+        {
+            "status": target,
+            "winner_vendor_id": outcome.winner,
+            "reserve_vendor_ids": outcome.reserves,
+            "winner_announced_at": ctx.now,
+            "objection_ends_at": objection_ends_at,
+        },
+    )
+    winner = next(r for r in outcome.results if r.vendor_id == outcome.winner)
+    assert winner.corrected_price is not None
+    await ctx.outbox.add(
+        ctx.session,
+        ev.TenderEvaluated(
+            package_id=package_id,
+            opd_id=pkg["opd_id"],
+            results=results,
+            winner_vendor_id=outcome.winner,
+            reserve_vendor_ids=outcome.reserves,
+            evaluated_at=ctx.now,
+        ),
+        key=package_id,
+        subject=package_id,
+    )
+    await ctx.outbox.add(
+        ctx.session,
+        ev.TenderWinnerAnnounced(
+            package_id=package_id,
+            opd_id=pkg["opd_id"],
+            winner_vendor_id=outcome.winner,
+            winner_name=names[outcome.winner]["vendor_name"],
+            winner_npwp=names[outcome.winner]["npwp"],
+            winning_price=winner.corrected_price,
+            hps=pkg["hps"],
+            reserve_vendor_ids=outcome.reserves,
+            results=results,
+            announced_at=ctx.now,
+            objection_ends_at=objection_ends_at,
+        ),
+        key=package_id,
+        subject=package_id,
+    )
+    return pkg
+
+
+async def file_objection(ctx: Ctx, package_id: str, body: ObjectionIn) -> RowMapping:
+    vendor_id = vendor_of(ctx)
+    pkg, _ = await act(ctx, package_id, Action.OBJECT)
+    await require_participant(ctx, package_id, vendor_id)
+    objection_id = str(uuid.uuid4())
+    due = ctx.now + timedelta(days=ctx.settings.objection_answer_days)
+    await ctx.session.execute(
+        objections.insert().values(
+            id=objection_id,
+            package_id=package_id,
+            vendor_id=vendor_id,
+            reason=body.reason,
+            filed_at=ctx.now,
+            answer_due_at=due,
+        )
+    )
+    await set_status(ctx, package_id, {})
+    await ctx.outbox.add(
+        ctx.session,
+        ev.TenderObjectionFiled(
+            package_id=package_id,
+            opd_id=pkg["opd_id"],
+            objection_id=objection_id,
+            vendor_id=vendor_id,
+            reason=body.reason,
+            filed_at=ctx.now,
+            answer_due_at=due,
+        ),
+        key=package_id,
+        subject=package_id,
+    )
+    return (await ctx.session.execute(select(objections).where(objections.c.id == objection_id))).mappings().one()
+
+
+async def answer_objection(ctx: Ctx, package_id: str, objection_id: str, body: ObjectionAnswerIn) -> RowMapping:
+    pkg, _ = await act(ctx, package_id, Action.ANSWER_OBJECTION)
+    assert ctx.principal is not None
+    ensure_pokja(ctx.principal, pkg)
+    stmt = select(objections).where(objections.c.id == objection_id, objections.c.package_id == package_id)
+    objection = (await ctx.session.execute(stmt)).mappings().first()
+    if objection is None:
+        raise not_found("objection")
+    if objection["answered_at"] is not None:
+        raise Conflict("already-answered", "This objection is already answered.")
+    if body.upheld and body.consequence == "none":
+        raise DomainError("consequence-required", "An upheld objection re-evaluates or fails.", field="consequence")
+    if not body.upheld and body.consequence != "none":
+        raise DomainError(
+            "consequence-without-upholding", "Only an upheld objection has a consequence.", field="consequence"
+        )
+    await ctx.session.execute(
+        update(objections)
+        .where(objections.c.id == objection_id)
+        .values(
+            answer=body.answer,
+            upheld=body.upheld,
+            consequence=body.consequence,
+            answered_by=ctx.actor,
+            answered_at=ctx.now,
+        )
+    )
+    await ctx.outbox.add(
+        ctx.session,
+        ev.TenderObjectionAnswered(
+            package_id=package_id,
+            opd_id=pkg["opd_id"],
+            objection_id=objection_id,
+            vendor_id=objection["vendor_id"],
+            upheld=body.upheld,
+            consequence=body.consequence,
+            answer=body.answer,
+            answered_at=ctx.now,
+            late=ctx.now > objection["answer_due_at"],
+        ),
+        key=package_id,
+        subject=package_id,
+    )
+    if body.consequence == "fail":
+        return await fail(ctx, pkg, "objection_upheld", f"Objection upheld: {body.answer}")
+    if body.consequence == "re_evaluate":
+        target = machine.move(await facts_of(ctx.session, pkg), Action.REOPEN_EVALUATION, ctx.now)
+        # Other open objections are moot once the evaluation is redone; the new announcement opens a new period.
+        await ctx.session.execute(
+            update(objections)
+            .where(objections.c.package_id == package_id, objections.c.answered_at.is_(None))
+            .values(
+                answer="Superseded: the evaluation is being redone.",
+                upheld=False,
+                consequence="none",
+                answered_by=ctx.actor,
+                answered_at=ctx.now,
+            )
+        )
+        await ctx.session.execute(update(opened_bids).where(opened_bids.c.package_id == package_id).values(result=None))
+        return await set_status(
+            ctx,
+            package_id,
+            {
+                "status": target,
+                "winner_vendor_id": None,
+                "reserve_vendor_ids": None,
+                "objection_ends_at": None,
+                "winner_announced_at": None,
+            },
+        )
+    return await settle(ctx, await set_status(ctx, package_id, {}))
+
+
+async def award(ctx: Ctx, package_id: str, body: AwardIn) -> RowMapping:
+    pkg, target = await act(ctx, package_id, Action.AWARD)
+    assert ctx.principal is not None
+    ensure_ppk(ctx.principal, pkg)
+    winner_id = pkg["winner_vendor_id"]
+    names = await participant_names(ctx, package_id)
+    stmt = select(opened_bids).where(opened_bids.c.package_id == package_id, opened_bids.c.vendor_id == winner_id)
+    opened = (await ctx.session.execute(stmt)).mappings().one()
+    result = opened["result"]
+    sppbj = body.sppbj_number or f"SPPBJ/{pkg['code']}"
+    pkg = await set_status(ctx, package_id, {"status": target, "sppbj_number": sppbj, "awarded_at": ctx.now})
+    price = int(result["corrected_price"])
+    await ctx.outbox.add(
+        ctx.session,
+        ev.TenderAwarded(
+            package=package_facts(pkg),
+            ppk_id=pkg["ppk_id"],
+            pokja_id=pkg["pokja_id"],
+            winner=ev.TenderAwardWinner(
+                vendor_id=winner_id, legal_name=names[winner_id]["vendor_name"], npwp=names[winner_id]["npwp"]
+            ),
+            offered_price=int(result["offered_price"]),
+            awarded_price=price,
+            low_price=bool(result["low_price"]),
+            performance_guarantee_base=pkg["hps"] if result["low_price"] else price,
+            reserve_vendor_ids=pkg["reserve_vendor_ids"] or [],
+            sppbj_number=sppbj,
+            awarded_at=ctx.now,
+        ),
+        key=package_id,
+        subject=package_id,
+    )
+    return pkg
+
+
+async def ensure_exists(ctx: Ctx, package_id: str) -> RowMapping:
+    row = (await ctx.session.execute(select(packages).where(packages.c.id == package_id))).mappings().first()
+    if row is None:
+        raise ProblemError(404, "Not found", "No such package.", slug="not-found")
+    return row

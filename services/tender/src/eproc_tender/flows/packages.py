@@ -1,0 +1,313 @@
+"""Creating a package, handing it to a Pokja, scheduling, announcing, addenda, failure, cancellation, re-tender."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import RowMapping
+
+from eproc_shared.auth import Role, ensure_opd, forbidden
+from eproc_shared.events.types import tender as ev
+from eproc_tender.domain import Conflict, DomainError, rules
+from eproc_tender.domain.machine import Action, Status
+from eproc_tender.domain.schedule import Stage, Window, apply_addendum, validate_schedule
+from eproc_tender.domain.sealing import new_package_keys
+from eproc_tender.models import addenda, package_documents, packages, stages
+from eproc_tender.schemas import AddendumIn, AssignIn, FailureIn, PackageIn, ReasonIn, ScheduleIn
+from eproc_tender.store import Ctx, act, ensure_pokja, ensure_ppk, load_schedule, set_status
+
+
+def thresholds(ctx: Ctx) -> rules.Thresholds:
+    s = ctx.settings
+    return rules.Thresholds(s.tender_min_value, s.seleksi_min_value, s.small_business_ceiling)
+
+
+def package_facts(pkg: RowMapping) -> ev.TenderPackageFacts:
+    return ev.TenderPackageFacts(
+        package_id=pkg["id"],
+        code=pkg["code"],
+        name=pkg["name"],
+        opd_id=pkg["opd_id"],
+        satker=pkg["satker"],
+        fiscal_year=pkg["fiscal_year"],
+        procurement_type=pkg["procurement_type"],
+        method=pkg["method"],
+        qualification=pkg["qualification"],
+        envelope_system=pkg["envelope_system"],
+        evaluation_system=pkg["evaluation_system"],
+        contract_type=pkg["contract_type"],
+        pagu=pkg["pagu"],
+        hps=pkg["hps"],
+        kbli_codes=pkg["kbli_codes"],
+        size_classes=pkg["size_classes"],
+        location=pkg["location"],
+    )
+
+
+def schedule_windows(schedule: dict[Stage, Window]) -> list[ev.TenderStageWindow]:
+    return [
+        ev.TenderStageWindow(stage=stage, starts_at=schedule[stage].starts_at, ends_at=schedule[stage].ends_at)
+        for stage in Stage
+        if stage in schedule
+    ]
+
+
+def validate_package(body: PackageIn, ctx: Ctx) -> list[str]:
+    limits = thresholds(ctx)
+    if body.qualification is rules.Qualification.PRA:
+        raise DomainError(
+            "prakualifikasi-not-supported", "Prakualifikasi is not available yet; use pasca.", field="qualification"
+        )
+    if body.envelope_system is rules.EnvelopeSystem.TWO_STAGE:
+        raise DomainError("two-stage-not-supported", "Two-stage bids are not available yet.", field="envelope_system")
+    if body.method is rules.Method.SELEKSI and body.evaluation_system is rules.EvaluationSystem.SCORING:
+        raise DomainError(
+            "evaluation-method-mismatch", "Seleksi uses quality_cost or lowest_price.", field="evaluation_system"
+        )
+    if body.method is rules.Method.TENDER and body.evaluation_system is rules.EvaluationSystem.QUALITY_COST:
+        raise DomainError("evaluation-method-mismatch", "Quality and cost is for seleksi.", field="evaluation_system")
+    items = [rules.HpsItem(i.description, i.unit, i.quantity, i.unit_price) for i in body.hps_items]
+    rules.check_values(body.pagu, body.hps, items)
+    rules.check_method_fits(body.method, body.procurement_type, body.hps, limits)
+    rules.check_weights(body.evaluation_system, body.technical_weight, body.price_weight)
+    return rules.allowed_sizes(body.hps, list(body.size_classes), body.small_business_exemption, limits)
+
+
+async def create(ctx: Ctx, body: PackageIn, *, retender_of: str | None = None) -> RowMapping:
+    assert ctx.principal is not None
+    ensure_opd(ctx.principal, body.opd_id, roles={Role.PPK})
+    sizes = validate_package(body, ctx)
+    package_id = str(uuid.uuid4())
+    keys = new_package_keys(ctx.settings.kek_bytes(), package_id)
+    count = (await ctx.session.execute(select(func.count()).select_from(packages))).scalar_one()
+    code = f"{body.fiscal_year}-{count + 1:06d}-{package_id[:4]}"
+    await ctx.session.execute(
+        insert(packages).values(
+            id=package_id,
+            code=code,
+            name=body.name,
+            search_text=f"{body.name} {body.satker or ''} {body.location or ''} {code}".lower(),
+            opd_id=body.opd_id,
+            satker=body.satker,
+            fiscal_year=body.fiscal_year,
+            procurement_type=body.procurement_type,
+            method=body.method,
+            qualification=body.qualification,
+            envelope_system=body.envelope_system,
+            evaluation_system=body.evaluation_system,
+            technical_weight=body.technical_weight,
+            price_weight=body.price_weight,
+            contract_type=body.contract_type,
+            pagu=body.pagu,
+            hps=body.hps,
+            hps_items=[i.model_dump() for i in body.hps_items],
+            kbli_codes=list(body.kbli_codes),
+            size_classes=sizes,
+            small_business_exemption=body.small_business_exemption,
+            location=body.location,
+            ppk_id=ctx.principal.subject,
+            status=Status.DRAFT,
+            public_key=keys.public_key,
+            wrapped_private_key=keys.wrapped_private_key,
+            retender_of=retender_of,
+            created_at=ctx.now,
+            updated_at=ctx.now,
+        )
+    )
+    return (await ctx.session.execute(select(packages).where(packages.c.id == package_id))).mappings().one()
+
+
+async def assign(ctx: Ctx, package_id: str, body: AssignIn) -> RowMapping:
+    pkg, target = await act(ctx, package_id, Action.ASSIGN)
+    assert ctx.principal is not None
+    ensure_ppk(ctx.principal, pkg)
+    return await set_status(ctx, package_id, {"status": target, "pokja_id": body.pokja_id})
+
+
+def _windows(body: dict[Stage, Any]) -> dict[Stage, Window]:
+    return {stage: Window(w.starts_at, w.ends_at) for stage, w in body.items()}
+
+
+async def _write_schedule(ctx: Ctx, package_id: str, schedule: dict[Stage, Window]) -> None:
+    await ctx.session.execute(delete(stages).where(stages.c.package_id == package_id))
+    await ctx.session.execute(
+        insert(stages),
+        [
+            {"package_id": package_id, "stage": s, "starts_at": w.starts_at, "ends_at": w.ends_at}
+            for s, w in schedule.items()
+        ],
+    )
+
+
+async def set_schedule(ctx: Ctx, package_id: str, body: ScheduleIn) -> RowMapping:
+    pkg, target = await act(ctx, package_id, Action.SCHEDULE)
+    assert ctx.principal is not None
+    ensure_pokja(ctx.principal, pkg)
+    schedule = _windows(body.stages)
+    validate_schedule(schedule)
+    await _write_schedule(ctx, package_id, schedule)
+    return await set_status(
+        ctx, package_id, {"status": target, "submission_ends_at": schedule[Stage.SUBMISSION].ends_at}
+    )
+
+
+async def announce(ctx: Ctx, package_id: str) -> RowMapping:
+    pkg, target = await act(ctx, package_id, Action.ANNOUNCE)
+    assert ctx.principal is not None
+    ensure_pokja(ctx.principal, pkg)
+    await ctx.session.execute(
+        update(package_documents).where(package_documents.c.package_id == package_id).values(published=True)
+    )
+    pkg = await set_status(ctx, package_id, {"status": target, "announced_at": ctx.now})
+    schedule = await load_schedule(ctx.session, package_id)
+    await ctx.outbox.add(
+        ctx.session,
+        ev.TenderAnnounced(
+            package=package_facts(pkg),
+            schedule=schedule_windows(schedule),
+            announced_at=ctx.now,
+            retender_of=pkg["retender_of"],
+        ),
+        key=package_id,
+        subject=package_id,
+    )
+    return pkg
+
+
+async def amend(ctx: Ctx, package_id: str, body: AddendumIn) -> RowMapping:
+    pkg, _ = await act(ctx, package_id, Action.AMEND)
+    assert ctx.principal is not None
+    ensure_pokja(ctx.principal, pkg)
+    current = await load_schedule(ctx.session, package_id)
+    staged = (
+        await ctx.session.execute(
+            select(func.count()).where(
+                package_documents.c.package_id == package_id, package_documents.c.published.is_(False)
+            )
+        )
+    ).scalar_one()
+    if body.documents_changed and not staged:
+        raise DomainError(
+            "no-new-documents",
+            "Upload the changed documents before the addendum that publishes them.",
+            field="documents_changed",
+        )
+    if staged and not body.documents_changed:
+        raise DomainError(
+            "documents-unpublished", "New documents were uploaded: set documents_changed.", field="documents_changed"
+        )
+    updated = apply_addendum(
+        current,
+        _windows(body.stages),
+        now=ctx.now,
+        documents_changed=body.documents_changed,
+        min_working_days=ctx.settings.addendum_min_working_days,
+    )
+    number = (
+        await ctx.session.execute(select(func.count()).where(addenda.c.package_id == package_id))
+    ).scalar_one() + 1
+    await _write_schedule(ctx, package_id, updated)
+    await ctx.session.execute(
+        insert(addenda).values(
+            id=str(uuid.uuid4()),
+            package_id=package_id,
+            number=number,
+            reason=body.reason,
+            changes={
+                s: {"starts_at": w.starts_at.isoformat(), "ends_at": w.ends_at.isoformat()}
+                for s, w in body.stages.items()
+            },
+            documents_changed=body.documents_changed,
+            created_by=ctx.actor,
+            created_at=ctx.now,
+        )
+    )
+    if body.documents_changed:
+        await ctx.session.execute(
+            update(package_documents)
+            .where(package_documents.c.package_id == package_id, package_documents.c.published.is_(False))
+            .values(published=True, addendum_number=number)
+        )
+    pkg = await set_status(ctx, package_id, {"submission_ends_at": updated[Stage.SUBMISSION].ends_at})
+    await ctx.outbox.add(
+        ctx.session,
+        ev.TenderAmended(
+            package_id=package_id,
+            addendum_number=number,
+            reason=body.reason,
+            schedule=schedule_windows(updated),
+            documents_changed=body.documents_changed,
+            amended_at=ctx.now,
+        ),
+        key=package_id,
+        subject=package_id,
+    )
+    return pkg
+
+
+async def fail(ctx: Ctx, pkg: RowMapping, code: str, reason: str) -> RowMapping:
+    """Move an (already locked and checked) package to failed, with its event."""
+    pkg = await set_status(ctx, pkg["id"], {"status": Status.FAILED, "failure_code": code, "failure_reason": reason})
+    await ctx.outbox.add(
+        ctx.session,
+        ev.TenderFailed(package_id=pkg["id"], opd_id=pkg["opd_id"], reason_code=code, reason=reason, failed_at=ctx.now),
+        key=pkg["id"],
+        subject=pkg["id"],
+    )
+    return pkg
+
+
+async def declare_failed(ctx: Ctx, package_id: str, body: FailureIn) -> RowMapping:
+    pkg, _ = await act(ctx, package_id, Action.FAIL)
+    assert ctx.principal is not None
+    ensure_pokja(ctx.principal, pkg)
+    return await fail(ctx, pkg, body.reason_code, body.reason)
+
+
+async def cancel(ctx: Ctx, package_id: str, body: ReasonIn) -> RowMapping:
+    pkg, target = await act(ctx, package_id, Action.CANCEL)
+    assert ctx.principal is not None
+    ensure_ppk(ctx.principal, pkg)
+    pkg = await set_status(ctx, package_id, {"status": target, "cancel_reason": body.reason})
+    await ctx.outbox.add(
+        ctx.session,
+        ev.TenderCancelled(package_id=package_id, opd_id=pkg["opd_id"], reason=body.reason, cancelled_at=ctx.now),
+        key=package_id,
+        subject=package_id,
+    )
+    return pkg
+
+
+async def retender(ctx: Ctx, package_id: str) -> RowMapping:
+    pkg, _ = await act(ctx, package_id, Action.RETENDER)
+    assert ctx.principal is not None
+    ensure_ppk(ctx.principal, pkg)
+    already = (await ctx.session.execute(select(packages.c.id).where(packages.c.retender_of == package_id))).first()
+    if already:
+        raise Conflict("already-retendered", f"This package was already re-tendered as {already[0]}.")
+    body = PackageIn(
+        name=pkg["name"],
+        opd_id=pkg["opd_id"],
+        satker=pkg["satker"],
+        fiscal_year=pkg["fiscal_year"],
+        procurement_type=pkg["procurement_type"],
+        method=pkg["method"],
+        qualification=pkg["qualification"],
+        envelope_system=pkg["envelope_system"],
+        evaluation_system=pkg["evaluation_system"],
+        technical_weight=pkg["technical_weight"],
+        price_weight=pkg["price_weight"],
+        contract_type=pkg["contract_type"],
+        pagu=pkg["pagu"],
+        hps=pkg["hps"],
+        hps_items=pkg["hps_items"],
+        kbli_codes=pkg["kbli_codes"],
+        size_classes=pkg["size_classes"],
+        small_business_exemption=pkg["small_business_exemption"],
+        location=pkg["location"],
+    )
+    if not ctx.principal.has_role(Role.PPK) and not ctx.principal.is_admin:
+        raise forbidden("Only the PPK re-tenders a package.")
+    return await create(ctx, body, retender_of=package_id)

@@ -1,0 +1,125 @@
+"""Vendors joining a package (judged from the service's copy of vendor facts) and clarification questions."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import RowMapping
+
+from eproc_shared.auth import Role, forbidden
+from eproc_shared.events.types import tender as ev
+from eproc_shared.problems import FieldProblem, ProblemError
+from eproc_tender.clock import JAKARTA
+from eproc_tender.domain import Conflict
+from eproc_tender.domain.eligibility import Requirements, ineligibility_reasons
+from eproc_tender.domain.machine import Action
+from eproc_tender.models import participants, questions, vendor_facts
+from eproc_tender.schemas import AnswerIn, QuestionIn
+from eproc_tender.store import Ctx, act, ensure_pokja, not_found
+
+
+def vendor_of(ctx: Ctx) -> str:
+    assert ctx.principal is not None
+    if not ctx.principal.has_role(Role.VENDOR) or not ctx.principal.vendor_id:
+        raise forbidden("Only a vendor account linked to a vendor may do this.")
+    return ctx.principal.vendor_id
+
+
+async def facts_for(ctx: Ctx, vendor_id: str) -> dict[str, Any] | None:
+    row = (await ctx.session.execute(select(vendor_facts.c.facts).where(vendor_facts.c.vendor_id == vendor_id))).first()
+    return row[0] if row else None
+
+
+async def participant(ctx: Ctx, package_id: str, vendor_id: str) -> RowMapping | None:
+    stmt = select(participants).where(participants.c.package_id == package_id, participants.c.vendor_id == vendor_id)
+    return (await ctx.session.execute(stmt)).mappings().first()
+
+
+async def require_participant(ctx: Ctx, package_id: str, vendor_id: str) -> RowMapping:
+    row = await participant(ctx, package_id, vendor_id)
+    if row is None:
+        raise ProblemError(403, "Forbidden", "Register for this package first.", slug="not-a-participant")
+    return row
+
+
+async def register(ctx: Ctx, package_id: str) -> RowMapping:
+    vendor_id = vendor_of(ctx)
+    pkg, _ = await act(ctx, package_id, Action.REGISTER, shared=True)
+    if await participant(ctx, package_id, vendor_id):
+        raise Conflict("already-registered", "This vendor is already registered for the package.")
+    facts = await facts_for(ctx, vendor_id)
+    needs = Requirements(kbli_codes=pkg["kbli_codes"], size_classes=pkg["size_classes"])
+    reasons = ineligibility_reasons(facts, needs, ctx.now.astimezone(JAKARTA).date())
+    if reasons:
+        raise ProblemError(
+            422,
+            "Not eligible",
+            "This vendor may not join the package: " + "; ".join(reasons) + ".",
+            slug="vendor-ineligible",
+            errors=[FieldProblem(field="vendor_id", location="token", message=r, code="ineligible") for r in reasons],
+        )
+    assert facts is not None
+    row = {
+        "package_id": package_id,
+        "vendor_id": vendor_id,
+        "vendor_name": facts["legal_name"],
+        "npwp": facts["npwp"],
+        "registered_at": ctx.now,
+    }
+    await ctx.session.execute(insert(participants).values(**row))
+    await ctx.outbox.add(
+        ctx.session,
+        ev.TenderParticipantRegistered(
+            package_id=package_id, vendor_id=vendor_id, vendor_name=facts["legal_name"], registered_at=ctx.now
+        ),
+        key=package_id,
+        subject=package_id,
+    )
+    return (await participant(ctx, package_id, vendor_id)) or not_found()  # type: ignore[return-value]
+
+
+async def ask(ctx: Ctx, package_id: str, body: QuestionIn) -> dict[str, Any]:
+    vendor_id = vendor_of(ctx)
+    await act(ctx, package_id, Action.ASK, shared=True)
+    await require_participant(ctx, package_id, vendor_id)
+    row = {
+        "id": str(uuid.uuid4()),
+        "package_id": package_id,
+        "vendor_id": vendor_id,
+        "question": body.question,
+        "asked_at": ctx.now,
+    }
+    await ctx.session.execute(insert(questions).values(**row))
+    return row
+
+
+async def answer(ctx: Ctx, package_id: str, question_id: str, body: AnswerIn) -> dict[str, Any]:
+    pkg, _ = await act(ctx, package_id, Action.ANSWER)
+    assert ctx.principal is not None
+    ensure_pokja(ctx.principal, pkg)
+    stmt = select(questions).where(questions.c.id == question_id, questions.c.package_id == package_id)
+    question = (await ctx.session.execute(stmt)).mappings().first()
+    if question is None:
+        raise not_found("question")
+    if question["answered_at"] is not None:
+        raise Conflict("already-answered", "This question is already answered.")
+    await ctx.session.execute(
+        update(questions)
+        .where(questions.c.id == question_id)
+        .values(answer=body.answer, answered_by=ctx.actor, answered_at=ctx.now)
+    )
+    await ctx.outbox.add(
+        ctx.session,
+        ev.TenderQuestionAnswered(
+            package_id=package_id,
+            question_id=question_id,
+            question=question["question"],
+            answer=body.answer,
+            answered_at=ctx.now,
+        ),
+        key=package_id,
+        subject=package_id,
+    )
+    return {"id": question_id, "question": question["question"], "answer": body.answer, "answered_at": ctx.now}

@@ -1,0 +1,246 @@
+"""Events of the tender service (packages, sealed bids, evaluation, objections, award).
+
+``eproc.tender.public`` is what anyone may follow: announcements, addenda, participants, answered
+questions, bid prices once opened, results once the winner is announced, failure and cancellation.
+It never carries a sealed price or document, nor who asked a question.
+
+``eproc.tender.internal`` carries what other services need and the public may not see yet: a bid's
+receipt (never its price or documents), the evaluation before its announcement, objections, and the
+award for the contract service.
+
+Money is integer Rupiah; times are UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from eproc_shared.events.catalogue import Event, event, private
+
+TOPIC = "eproc.tender.internal"
+PUBLIC_TOPIC = "eproc.tender.public"
+
+Method = Literal["tender", "seleksi", "tender_cepat", "pengadaan_langsung", "penunjukan_langsung"]
+ProcurementType = Literal["barang", "pekerjaan_konstruksi", "jasa_konsultansi", "jasa_lainnya"]
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TenderStageWindow(_Part):
+    stage: str = Field(description="announcement, registration, clarification, submission, opening, ...")
+    starts_at: datetime
+    ends_at: datetime
+
+
+class TenderPackageFacts(_Part):
+    """The public facts of a package."""
+
+    package_id: str
+    code: str
+    name: str
+    opd_id: str
+    satker: str | None = None
+    fiscal_year: int
+    procurement_type: ProcurementType
+    method: Method
+    qualification: Literal["pasca", "pra"]
+    envelope_system: Literal["one_file", "two_file", "two_stage"]
+    evaluation_system: Literal["lowest_price", "scoring", "quality_cost"]
+    contract_type: str
+    pagu: int
+    hps: int
+    kbli_codes: list[str] = Field(default_factory=list)
+    size_classes: list[str] = Field(default_factory=list)
+    location: str | None = None
+
+
+class TenderOpenedPrice(_Part):
+    vendor_id: str
+    vendor_name: str
+    price: int = Field(description="Offered price as read at opening, before arithmetic correction.")
+    receipt_verified: bool
+
+
+class TenderBidResult(_Part):
+    vendor_id: str
+    vendor_name: str
+    offered_price: int | None = None
+    corrected_price: int | None = None
+    passed: bool
+    reasons: list[str] = Field(default_factory=list)
+    low_price: bool = Field(default=False, description="Under the low-price share of HPS (price clarification).")
+    technical_score: int | None = None
+    total_score: float | None = None
+    rank: int | None = None
+
+
+@event("tender.announced", 1, PUBLIC_TOPIC)
+class TenderAnnounced(Event):
+    """A package was announced: its facts and schedule are public and vendors may register."""
+
+    package: TenderPackageFacts
+    schedule: list[TenderStageWindow]
+    announced_at: datetime
+    retender_of: str | None = Field(default=None, description="The failed package this one re-tenders.")
+
+
+@event("tender.amended", 1, PUBLIC_TOPIC)
+class TenderAmended(Event):
+    """An addendum changed the schedule or the documents, with its reason."""
+
+    package_id: str
+    addendum_number: int
+    reason: str
+    schedule: list[TenderStageWindow]
+    documents_changed: bool
+    amended_at: datetime
+
+
+@event("tender.participant_registered", 1, PUBLIC_TOPIC)
+class TenderParticipantRegistered(Event):
+    package_id: str
+    vendor_id: str
+    vendor_name: str
+    registered_at: datetime
+
+
+@event("tender.question_answered", 1, PUBLIC_TOPIC)
+class TenderQuestionAnswered(Event):
+    """A clarification answer; who asked is not said."""
+
+    package_id: str
+    question_id: str
+    question: str
+    answer: str
+    answered_at: datetime
+
+
+@event("tender.bid_submitted", 1, TOPIC)
+class TenderBidSubmitted(Event):
+    """A sealed bid was received (or replaced one): its receipt, never its price or documents."""
+
+    package_id: str
+    opd_id: str
+    vendor_id: str
+    bid_id: str
+    received_at: datetime
+    receipt_sha256: str = Field(description="SHA-256 of the sealed bytes, as on the vendor's receipt.")
+    replaces_bid_id: str | None = None
+
+
+@event("tender.bid_withdrawn", 1, TOPIC)
+class TenderBidWithdrawn(Event):
+    package_id: str
+    opd_id: str
+    vendor_id: str
+    withdrawn_at: datetime
+
+
+@event("tender.bids_opened", 1, PUBLIC_TOPIC)
+class TenderBidsOpened(Event):
+    """Bids were opened after the deadline. ``envelope`` price: the prices are public from now on."""
+
+    package_id: str
+    envelope: Literal["technical", "price", "all"]
+    bidders: list[str] = Field(description="Vendor ids whose envelopes were opened.")
+    prices: list[TenderOpenedPrice] = Field(default_factory=list, description="Empty for a technical envelope.")
+    opened_at: datetime
+    opened_by: str
+
+
+@event("tender.evaluated", 1, TOPIC)
+class TenderEvaluated(Event):
+    """The Pokja's evaluation is complete: results, winner and reserves (public with the winner announcement)."""
+
+    package_id: str
+    opd_id: str
+    results: list[TenderBidResult]
+    winner_vendor_id: str
+    reserve_vendor_ids: list[str]
+    evaluated_at: datetime
+
+
+@event("tender.winner_announced", 1, PUBLIC_TOPIC)
+class TenderWinnerAnnounced(Event):
+    """The winner is public and the objection period runs until ``objection_ends_at``."""
+
+    package_id: str
+    opd_id: str
+    winner_vendor_id: str
+    winner_name: str
+    winner_npwp: str = Field(description="Company tax number (public for winners).")
+    winning_price: int = Field(description="Corrected price.")
+    hps: int
+    reserve_vendor_ids: list[str]
+    results: list[TenderBidResult]
+    announced_at: datetime
+    objection_ends_at: datetime
+
+
+@event("tender.objection_filed", 1, TOPIC)
+class TenderObjectionFiled(Event):
+    package_id: str
+    opd_id: str
+    objection_id: str
+    vendor_id: str
+    reason: str = private(description="The objector's statement.")
+    filed_at: datetime
+    answer_due_at: datetime
+
+
+@event("tender.objection_answered", 1, TOPIC)
+class TenderObjectionAnswered(Event):
+    package_id: str
+    opd_id: str
+    objection_id: str
+    vendor_id: str
+    upheld: bool
+    consequence: Literal["none", "re_evaluate", "fail"]
+    answer: str = private()
+    answered_at: datetime
+    late: bool = Field(description="Answered after the answer period.")
+
+
+class TenderAwardWinner(_Part):
+    vendor_id: str
+    legal_name: str
+    npwp: str
+
+
+@event("tender.awarded", 1, TOPIC)
+class TenderAwarded(Event):
+    """The award letter (SPPBJ): what the contract service needs to draw up the contract."""
+
+    package: TenderPackageFacts
+    ppk_id: str = Field(description="The PPK (commitment official) who signs the contract.")
+    pokja_id: str | None = None
+    winner: TenderAwardWinner
+    offered_price: int
+    awarded_price: int = Field(description="Corrected price: the contract value unless negotiated.")
+    low_price: bool = Field(description="Under the low-price share of HPS: the guarantee is on HPS.")
+    performance_guarantee_base: int = Field(description="Value the performance guarantee percentage applies to.")
+    reserve_vendor_ids: list[str]
+    sppbj_number: str
+    awarded_at: datetime
+
+
+@event("tender.failed", 1, PUBLIC_TOPIC)
+class TenderFailed(Event):
+    package_id: str
+    opd_id: str
+    reason_code: Literal["no_bids", "all_above_hps", "no_bid_passed", "objection_upheld", "collusion", "other"]
+    reason: str
+    failed_at: datetime
+
+
+@event("tender.cancelled", 1, PUBLIC_TOPIC)
+class TenderCancelled(Event):
+    package_id: str
+    opd_id: str
+    reason: str
+    cancelled_at: datetime
