@@ -3,6 +3,7 @@ the embedded broker between them, nothing in-process."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import time
 import tomllib
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +164,154 @@ def test_requests_without_the_right_role_are_refused_at_the_service_too(stack: R
     assert client.get("/api/vendor/verification/queue").status_code == 401
     # A PPK is signed in but is not a verifier.
     assert client.get("/api/vendor/verification/queue", headers=stack.as_role("ppk")).status_code == 403
+
+
+def _subject(headers: dict[str, str]) -> str:
+    """The user id inside an access token (reading the claims, no verification needed here)."""
+    payload = headers["Authorization"].split()[1].split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
+
+
+def _verified_dev_vendor(stack: RunningStack) -> tuple[dict[str, str], str]:
+    """The dev vendor, with its company data entered and verified, so that it may join tenders."""
+    client = stack.client
+    owner = stack.as_role("vendor")
+    vendor_id = stack.accounts["vendor"]["vendor_id"]
+    eventually(lambda: client.get(f"/api/vendor/vendors/{vendor_id}", headers=owner).status_code == 200)
+    base = "01999999"
+    company = {
+        "legal_name": "PT Dev Konstruksi",
+        "business_form": "pt",
+        "nib": "9120009999999",
+        "npwp": f"{base}{luhn.calc_check_digit(base)}091000",
+        "address": "Jl. Perintis Kemerdekaan No. 1",
+        "city": "Kota Tangerang",
+        "province": "Banten",
+        "size_class": "kecil",
+        "contacts": [{"name": "Dewi", "email": "dewi@devkonstruksi.example"}],
+    }
+    today = datetime.now(UTC).date()
+    for path, body in (
+        ("company", company),
+        ("kbli", {"codes": ["41011"]}),
+        ("tax-status", {"compliant": True, "checked_on": str(today), "valid_until": str(today + timedelta(days=90))}),
+    ):
+        answer = client.put(f"/api/vendor/vendors/{vendor_id}/{path}", json=body, headers=owner)
+        assert answer.status_code == 200, answer.text
+    assert client.post(f"/api/vendor/vendors/{vendor_id}/submit", headers=owner).status_code == 200
+    verifier = stack.as_role("verifier")
+    queue = client.get("/api/vendor/verification/queue", headers=verifier).json()["items"]
+    entry = next(e for e in queue if e["vendor_id"] == vendor_id)
+    assert client.post(f"/api/vendor/verification/vendors/{vendor_id}/start", headers=verifier).status_code == 200
+    decisions = [{"item_id": item["item_id"], "verdict": "verified"} for item in entry["items"]]
+    decided = client.post(
+        f"/api/vendor/verification/vendors/{vendor_id}/decisions", json={"decisions": decisions}, headers=verifier
+    )
+    assert decided.status_code == 200, decided.text
+    return owner, vendor_id
+
+
+def test_a_tender_runs_from_announcement_to_opening_across_services(stack: RunningStack) -> None:
+    """Gateway, vendor and tender services and the broker together, on the real clock: the vendor's
+    verification reaches the tender service as events, and sealed bids open only after the deadline."""
+    client = stack.client
+    owner, vendor_id = _verified_dev_vendor(stack)
+    ppk, pokja = stack.as_role("ppk"), stack.as_role("pokja")
+    opd = stack.accounts["ppk"]["opd_id"]
+    package = client.post(
+        "/api/tender/packages",
+        headers=ppk,
+        json={
+            "name": "Rehabilitasi Saluran Drainase Cikokol",
+            "opd_id": opd,
+            "satker": "Dinas PUPR",
+            "fiscal_year": datetime.now(UTC).year,
+            "procurement_type": "pekerjaan_konstruksi",
+            "method": "tender",
+            "contract_type": "unit_price",
+            "pagu": 900_000_000,
+            "hps": 800_000_000,
+            "hps_items": [{"description": "Saluran beton", "unit": "m", "quantity": 400, "unit_price": 2_000_000}],
+            "kbli_codes": ["41011"],
+            "location": "Kota Tangerang",
+        },
+    )
+    assert package.status_code == 201, package.text
+    package_id = package.json()["id"]
+    assigned = client.post(
+        f"/api/tender/packages/{package_id}/assignment", json={"pokja_id": _subject(pokja)}, headers=ppk
+    )
+    assert assigned.status_code == 200, assigned.text
+
+    now = datetime.now(UTC)
+    deadline = now + timedelta(seconds=12)
+
+    def window(start: datetime, end: datetime) -> dict[str, str]:
+        return {"starts_at": start.isoformat(), "ends_at": end.isoformat()}
+
+    stages = {
+        "announcement": window(now - timedelta(seconds=1), now + timedelta(seconds=10)),
+        "registration": window(now - timedelta(seconds=1), deadline),
+        "clarification": window(now - timedelta(seconds=1), now + timedelta(seconds=10)),
+        "submission": window(now - timedelta(seconds=1), deadline),
+        "opening": window(deadline, deadline + timedelta(days=1)),
+        "evaluation": window(deadline + timedelta(days=1), deadline + timedelta(days=3)),
+        "winner_announcement": window(deadline + timedelta(days=3), deadline + timedelta(days=4)),
+    }
+    scheduled = client.put(f"/api/tender/packages/{package_id}/schedule", json={"stages": stages}, headers=pokja)
+    assert scheduled.status_code == 200, scheduled.text
+    assert client.post(f"/api/tender/packages/{package_id}/announcement", headers=pokja).status_code == 200
+
+    # The tender service judges eligibility from its own copy of the vendor's events.
+    joined = eventually(
+        lambda: (
+            (r := client.post(f"/api/tender/packages/{package_id}/participants", headers=owner)).status_code == 201
+            and r
+        )
+    )
+    assert joined.status_code == 201
+    receipt = client.post(
+        f"/api/tender/packages/{package_id}/bids",
+        headers=owner,
+        json={
+            "price": 760_000_000,
+            "items": [{"description": "Saluran beton", "quantity": 400, "unit_price": 1_900_000}],
+            "declaration": True,
+        },
+    )
+    assert receipt.status_code in (200, 201), receipt.text
+    assert len(receipt.json()["receipt_sha256"]) == 64
+
+    for role in (pokja, ppk, stack.as_role("admin")):  # not even the officials see a sealed price
+        seen = client.get(f"/api/tender/packages/{package_id}", headers=role)
+        assert seen.status_code == 200, seen.text
+        assert "760000000" not in seen.text, "sealed until opening"
+        assert seen.json().get("opened_prices") in (None, [])
+    early = client.post(f"/api/tender/packages/{package_id}/opening", headers=pokja)
+    assert 400 <= early.status_code < 500, early.text
+
+    time.sleep(max(0.0, (deadline - datetime.now(UTC)).total_seconds()) + 0.5)
+    late = client.post(
+        f"/api/tender/packages/{package_id}/bids",
+        headers=owner,
+        json={
+            "price": 700_000_000,
+            "items": [{"description": "x", "quantity": 1, "unit_price": 700_000_000}],
+            "declaration": True,
+        },
+    )
+    assert 400 <= late.status_code < 500, "the deadline is judged by the server clock"
+    opened = eventually(
+        lambda: (r := client.post(f"/api/tender/packages/{package_id}/opening", headers=pokja)).status_code == 200 and r
+    )
+    prices = opened.json()["opened_prices"]
+    assert prices == [
+        {
+            "vendor_id": vendor_id,
+            "vendor_name": prices[0]["vendor_name"],
+            "price": 760_000_000,
+            "receipt_verified": True,
+        }
+    ]
+    after = client.get(f"/api/tender/packages/{package_id}", headers=owner).json()
+    assert after["opened_prices"][0]["price"] == 760_000_000, "participants see the opened prices"
