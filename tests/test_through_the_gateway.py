@@ -3,6 +3,7 @@ the embedded broker between them, nothing in-process."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -19,14 +20,19 @@ import httpx
 import pytest
 from stdnum import luhn
 
+from eproc_shared.broker import make_producer
 from eproc_shared.devstack.embedded_broker import free_port
+from eproc_shared.events.envelope import Envelope
+from eproc_shared.events.types.tender import TenderAwarded, TenderAwardWinner, TenderPackageFacts
+from eproc_shared.settings import BrokerSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 class RunningStack:
-    def __init__(self, var: Path, gateway_port: int) -> None:
+    def __init__(self, var: Path, gateway_port: int, bootstrap: str) -> None:
         self.var = var
+        self.bootstrap = bootstrap
         self.client = httpx.Client(base_url=f"http://127.0.0.1:{gateway_port}", timeout=30)
         accounts = json.loads((var / "dev-credentials.json").read_text())["accounts"]
         self.accounts = {a["role"]: a for a in accounts}
@@ -85,7 +91,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
             break
     assert any("ready in" in line for line in seen), "".join(seen[-60:])
     try:
-        yield RunningStack(var, ports["gateway"])
+        yield RunningStack(var, ports["gateway"], f"127.0.0.1:{env['EPROC_BROKER_PORT']}")
     finally:
         child.terminate()
         child.communicate(timeout=40)
@@ -315,3 +321,71 @@ def test_a_tender_runs_from_announcement_to_opening_across_services(stack: Runni
     ]
     after = client.get(f"/api/tender/packages/{package_id}", headers=owner).json()
     assert after["opened_prices"][0]["price"] == 760_000_000, "participants see the opened prices"
+
+
+def test_an_award_event_becomes_a_contract_its_parties_see_through_the_gateway(stack: RunningStack) -> None:
+    """The tender service's award event (published here as its relay would) drafts a contract in the
+    contract service, which the PPK of the OPD and the winning vendor then reach through the gateway."""
+    client = stack.client
+    ppk, owner = stack.as_role("ppk"), stack.as_role("vendor")
+    vendor_id = stack.accounts["vendor"]["vendor_id"]
+    package_id = f"pkg-e2e-{int(time.time() * 1000)}"
+    awarded = TenderAwarded(
+        package=TenderPackageFacts(
+            package_id=package_id,
+            code=package_id.upper(),
+            name="Pengadaan Ambulans Puskesmas",
+            opd_id=stack.accounts["ppk"]["opd_id"],
+            satker="Dinas Kesehatan",
+            fiscal_year=datetime.now(UTC).year,
+            procurement_type="barang",
+            method="tender",
+            qualification="pasca",
+            envelope_system="one_file",
+            evaluation_system="lowest_price",
+            contract_type="Lumsum",
+            pagu=1_000_000_000,
+            hps=950_000_000,
+            kbli_codes=["29100"],
+            location="Kota Tangerang",
+        ),
+        ppk_id=_subject(ppk),
+        pokja_id=None,
+        winner=TenderAwardWinner(vendor_id=vendor_id, legal_name="PT Dev Konstruksi", npwp="013121660091000"),
+        offered_price=900_000_000,
+        awarded_price=900_000_000,
+        low_price=False,
+        performance_guarantee_base=900_000_000,
+        reserve_vendor_ids=[],
+        sppbj_number=f"SPPBJ/{package_id}",
+        awarded_at=datetime.now(UTC),
+    )
+    envelope = Envelope.new(awarded, source="/eproc/tender", key=package_id)
+
+    async def publish() -> None:
+        producer = make_producer(BrokerSettings(bootstrap_servers=stack.bootstrap, enable_idempotence=False))
+        await producer.start()
+        try:
+            for _ in range(2):  # delivered twice, as a relay retry would
+                await producer.send_and_wait(
+                    envelope.topic, envelope.value(), key=package_id.encode(), headers=envelope.headers()
+                )
+        finally:
+            await producer.stop()
+
+    asyncio.run(publish())
+
+    def drafted() -> list[dict[str, Any]]:
+        answer = client.get("/api/contract/contracts", params={"package_id": package_id}, headers=ppk)
+        return answer.json()["items"] if answer.status_code == 200 else []
+
+    items = eventually(drafted)
+    assert len(items) == 1, "one contract per award, however often it is delivered"
+    contract = items[0]
+    assert (contract["vendor_id"], contract["original_value"]) == (vendor_id, 900_000_000)
+    mine = client.get(f"/api/contract/contracts/{contract['id']}", headers=owner)
+    assert mine.status_code == 200, "the winning vendor sees its contract"
+    assert client.get(f"/api/contract/contracts/{contract['id']}", headers=stack.as_role("pokja")).status_code == 403
+    public = client.get("/api/contract/public/contracts", params={"package_id": package_id})
+    assert public.status_code == 200
+    assert public.json()["items"] == [], "a draft is not public until it is signed"
