@@ -288,6 +288,10 @@ def test_a_tender_runs_from_announcement_to_opening_across_services(stack: Runni
     assert receipt.status_code in (200, 201), receipt.text
     assert len(receipt.json()["receipt_sha256"]) == 64
 
+    anonymous = client.get(f"/api/tender/public/packages/{package_id}")  # the public reads the announcement
+    assert anonymous.status_code == 200, anonymous.text
+    assert anonymous.json()["id"] == package_id
+    assert package_id in [p["id"] for p in client.get("/api/tender/public/packages").json()["items"]]
     for role in (pokja, ppk, stack.as_role("admin")):  # not even the officials see a sealed price
         seen = client.get(f"/api/tender/packages/{package_id}", headers=role)
         assert seen.status_code == 200, seen.text
@@ -319,8 +323,8 @@ def test_a_tender_runs_from_announcement_to_opening_across_services(stack: Runni
             "receipt_verified": True,
         }
     ]
-    after = client.get(f"/api/tender/packages/{package_id}", headers=owner).json()
-    assert after["opened_prices"][0]["price"] == 760_000_000, "participants see the opened prices"
+    after = client.get(f"/api/tender/public/packages/{package_id}").json()
+    assert after["opened_prices"][0]["price"] == 760_000_000, "opened prices are public, as SPSE publishes them"
 
 
 def test_an_award_event_becomes_a_contract_its_parties_see_through_the_gateway(stack: RunningStack) -> None:

@@ -64,3 +64,28 @@ def test_cursor_round_trip_and_tampering() -> None:
         assert caught.value.status == 400
         assert caught.value.errors
         assert caught.value.errors[0].field == "cursor"
+
+
+async def test_descending_pages_run_newest_first_without_skips_or_repeats(database_url) -> None:
+    engine = create_engine(database_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    async with session_factory(engine)() as session, session.begin():
+        # Equal timestamps in pairs: the id breaks ties, descending too.
+        for i in range(1, 12):
+            await session.execute(
+                insert(items).values(id=i, created_at=start + timedelta(minutes=i // 2), name=f"n{i}")
+            )
+    seen: list[int] = []
+    params = PageParams(limit=4)
+    while True:
+        async with session_factory(engine, readonly=True)() as session:
+            stmt = select(items.c.id, items.c.created_at)
+            rows, cursor = await paginate(session, stmt, [items.c.created_at, items.c.id], params, descending=True)
+        seen.extend(row.id for row in rows)
+        if cursor is None:
+            break
+        params = PageParams(cursor=cursor, limit=4)
+    await engine.dispose()
+    assert seen == list(range(11, 0, -1))

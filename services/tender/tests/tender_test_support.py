@@ -6,6 +6,7 @@ Ed25519 key whose JWKS a real HTTP server publishes); the service fetches it lik
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -125,6 +126,14 @@ class Tender:
         async with self.runtime.sessions() as session, session.begin():
             return list((await session.execute(text(query), params)).all())
 
+    async def status_is(self, package_id: str, status: str) -> bool:
+        return await self.status(package_id) == status
+
+    async def events(self, type_name: str) -> list[dict[str, Any]]:
+        """Payloads of the outbox's events of ``type_name``, in order."""
+        rows = await self.sql("SELECT payload FROM eproc_outbox WHERE type = :type ORDER BY id", type=type_name)
+        return [r[0] if isinstance(r[0], dict) else json.loads(r[0]) for r in rows]
+
     async def status(self, package_id: str) -> str:
         async with self.runtime.sessions() as session, session.begin():
             return str(
@@ -242,12 +251,51 @@ def problem(response: httpx.Response, code: int, field: str | None = None) -> di
     return body
 
 
-async def announced_package(t: Tender, **overrides: Any) -> str:
-    """A package created by the PPK, handed to pokja-1, scheduled and announced at START."""
-    ppk, pokja = t.ppk(), t.pokja()
+def prequalification_schedule() -> dict[str, Any]:
+    """Prakualifikasi: qualification data until day 3, results by day 4, then the invited vendors' bidding."""
+    stages = standard_schedule()["stages"]
+    return {
+        "stages": {
+            **stages,
+            "registration": window(at(0, 9), at(2, 16)),
+            "qualification": window(at(0, 9), at(3, 16)),
+            "qualification_evaluation": window(at(3, 16), at(4, 16)),
+            "clarification": window(at(5, 9), at(6, 16)),
+            "submission": window(at(5, 9), DEADLINE),
+        }
+    }
+
+
+SECOND_DEADLINE = at(10, 10)
+
+
+def two_stage_schedule() -> dict[str, Any]:
+    """Two-stage: the first offers until DEADLINE, the second offers from day 8 16:00 until SECOND_DEADLINE."""
+    stages = standard_schedule()["stages"]
+    return {
+        "stages": {
+            **stages,
+            "second_submission": window(at(8, 16), SECOND_DEADLINE),
+            "evaluation": window(SECOND_DEADLINE, at(11, 16)),
+            "winner_announcement": window(at(11, 16), at(12, 16)),
+        }
+    }
+
+
+async def announced_package(
+    t: Tender,
+    *,
+    schedule: dict[str, Any] | None = None,
+    assignment: dict[str, Any] | None = None,
+    **overrides: Any,
+) -> str:
+    """A package created by the PPK, handed to pokja-1 (or ``assignment``), scheduled and announced at START."""
+    ppk = t.ppk()
+    assignment = assignment or {"pokja_id": "pokja-1"}
+    pokja = t.pokja((assignment.get("members") or [assignment.get("pokja_id")])[0])
     package_id = ok(await ppk.post("/packages", json=package_body(**overrides)), 201)["id"]
-    ok(await ppk.post(f"/packages/{package_id}/assignment", json={"pokja_id": "pokja-1"}))
-    ok(await pokja.put(f"/packages/{package_id}/schedule", json=standard_schedule()))
+    ok(await ppk.post(f"/packages/{package_id}/assignment", json=assignment))
+    ok(await pokja.put(f"/packages/{package_id}/schedule", json=schedule or standard_schedule()))
     ok(await pokja.post(f"/packages/{package_id}/announcement"))
     return package_id
 

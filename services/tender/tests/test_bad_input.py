@@ -28,7 +28,8 @@ BAD_PACKAGES: list[tuple[dict[str, Any], int, str]] = [
     ({"method": "seleksi"}, 422, "method"),  # seleksi is for consultancy
     ({"method": "pengadaan_langsung"}, 422, "method"),  # not available yet
     ({"method": "lelang"}, 422, "method"),
-    ({"qualification": "pra"}, 422, "qualification"),
+    ({"qualification": "pra"}, 422, "complexity_reason"),  # a tender qualifies first only for complex work
+    ({"complexity_reason": "Pekerjaan struktur kompleks"}, 422, "complexity_reason"),  # only with pra
     ({"kbli_codes": ["4101"]}, 422, "kbli_codes.0"),
     ({"kbli_codes": []}, 422, "kbli_codes"),
     ({"size_classes": ["besar"]}, 422, "size_classes"),  # reserved for small businesses without justification

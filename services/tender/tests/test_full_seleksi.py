@@ -98,12 +98,10 @@ async def test_a_seleksi_runs_with_two_envelopes_scores_and_an_upheld_objection(
     t.at(at(12, 10))  # past the objection period, but an objection is still open: no award yet
     problem(await ppk.post(f"/packages/{package_id}/award", json={}), 409)
     assert await t.status(package_id) == "winner_announced"
-    ok(
-        await pokja.post(
-            f"/packages/{package_id}/objections/{objection['id']}/answer",
-            json={"answer": "Sanggah diterima, evaluasi ulang.", "upheld": True, "consequence": "re_evaluate"},
-        )
-    )
+    # The Pokja's answer period is over too: the objection is escalated (TENDER_OBJECTION_ESCALATION_ROLE).
+    upheld = {"answer": "Sanggah diterima, evaluasi ulang.", "upheld": True, "consequence": "re_evaluate"}
+    problem(await pokja.post(f"/packages/{package_id}/objections/{objection['id']}/answer", json=upheld), 409)
+    ok(await t.admin().post(f"/packages/{package_id}/objections/{objection['id']}/answer", json=upheld))
     assert await t.status(package_id) == "evaluation"
     assert "results" not in ok(await public.get(f"/packages/{package_id}"))
     ok(await pokja.put(f"/packages/{package_id}/evaluations/c1", json={"technical_score": 60}))

@@ -60,13 +60,21 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
 
 
 async def paginate(
-    session: AsyncSession, stmt: Select[Any], keys: Sequence[ColumnElement[Any]], params: PageParams
+    session: AsyncSession,
+    stmt: Select[Any],
+    keys: Sequence[ColumnElement[Any]],
+    params: PageParams,
+    *,
+    descending: bool = False,
 ) -> tuple[list[Any], str | None]:
-    """Rows after the cursor in ascending order of ``keys`` (the last key must be unique)."""
+    """Rows after the cursor in ascending order of ``keys`` (the last key must be unique); ``descending``
+    pages newest first (every key descending)."""
     if params.cursor:
         after = decode_cursor(params.cursor, len(keys))
-        stmt = stmt.where(tuple_(*keys) > tuple_(*after))
-    rows = list((await session.execute(stmt.order_by(*keys).limit(params.limit + 1))).all())
+        position = tuple_(*keys) < tuple_(*after) if descending else tuple_(*keys) > tuple_(*after)
+        stmt = stmt.where(position)
+    order = [key.desc() for key in keys] if descending else list(keys)
+    rows = list((await session.execute(stmt.order_by(*order).limit(params.limit + 1))).all())
     if len(rows) <= params.limit:
         return rows, None
     rows = rows[: params.limit]

@@ -16,7 +16,7 @@ from eproc_tender.clock import Clock
 from eproc_tender.consumers import vendor_facts_consumer
 from eproc_tender.domain import DomainError
 from eproc_tender.models import messaging, metadata
-from eproc_tender.routes import bids, evaluation, packages, public
+from eproc_tender.routes import bids, evaluation, packages, prequalification, public
 from eproc_tender.scheduler import Scheduler
 from eproc_tender.settings import TenderSettings
 
@@ -45,7 +45,15 @@ def create_app(settings: TenderSettings | None = None, *, clock: Clock | None = 
         metadata=metadata,
         tables=messaging,
         # Public reads first: GET /packages/{id} must not be shadowed, and writes live on sub-paths.
-        routers=[public.router, packages.router, bids.router, evaluation.router],
+        routers=[
+            public.router,
+            public.public_alias,
+            packages.public_documents,
+            packages.router,
+            prequalification.router,
+            bids.router,
+            evaluation.router,
+        ],
         consumers=[vendor_facts_consumer(settings.consumer_group)],
         on_start=start,
     )

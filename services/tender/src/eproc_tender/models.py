@@ -79,10 +79,16 @@ packages = Table(
     Column("location", String(300)),
     Column("ppk_id", String(100), nullable=False),
     Column("pokja_id", String(100)),
+    # The Pokja's members (user ids) when a committee was named; None: the Pokja acts as the one account pokja_id.
+    Column("pokja_members", JSON),
+    # Why a tender (not a seleksi) qualifies first: prakualifikasi is for complex work.
+    Column("complexity_reason", Text),
     Column("status", String(30), nullable=False),
     Column("next_due_at", UtcDateTime, index=True),
     Column("submission_ends_at", UtcDateTime),
     Column("objection_ends_at", UtcDateTime),
+    # Construction works: the end of the appeal period after the last rejected objection (the award waits for it).
+    Column("appeal_window_ends_at", UtcDateTime),
     Column("announced_at", UtcDateTime),
     Column("public_key", LargeBinary, nullable=False),
     Column("wrapped_private_key", LargeBinary, nullable=False),
@@ -148,6 +154,11 @@ participants = Table(
     Column("vendor_name", String(300), nullable=False),
     Column("npwp", String(32), nullable=False),
     Column("registered_at", UtcDateTime, nullable=False),
+    # Prakualifikasi: the vendor's qualification data and the Pokja's judgement (True: invited to bid).
+    Column("qualification_statement", Text),
+    Column("qualification_submitted_at", UtcDateTime),
+    Column("prequalified", Boolean),
+    Column("prequalification_reason", Text),
 )
 
 questions = Table(
@@ -172,6 +183,8 @@ bids = Table(
     Column("package_id", String(36), ForeignKey("packages.id"), nullable=False),
     Column("vendor_id", String(100), nullable=False),
     Column("withdrawn", Boolean, nullable=False),
+    # Two-stage: 1 for the first (administrative and technical) offer, 2 for the second (revised technical, price).
+    Column("round", Integer, nullable=False, server_default="1"),
     Column("received_at", UtcDateTime, nullable=False),
     Column("technical_sealed", LargeBinary),
     Column("price_sealed", LargeBinary),
@@ -228,6 +241,40 @@ objections = Table(
     Column("answered_at", UtcDateTime),
 )
 
+# Sanggah banding (construction works): an objector appeals the Pokja's rejection, with an appeal guarantee.
+appeals = Table(
+    "appeals",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("package_id", String(36), ForeignKey("packages.id"), nullable=False, index=True),
+    Column("objection_id", String(36), ForeignKey("objections.id"), nullable=False, unique=True),
+    Column("vendor_id", String(100), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("guarantee_number", String(100), nullable=False),
+    Column("guarantee_issuer", String(300), nullable=False),
+    Column("guarantee_amount", BigInteger, nullable=False),
+    Column("guarantee_required", BigInteger, nullable=False),
+    Column("filed_at", UtcDateTime, nullable=False),
+    Column("answer_due_at", UtcDateTime, nullable=False),
+    Column("answer", Text),
+    Column("upheld", Boolean),
+    Column("consequence", String(20)),
+    Column("guarantee_forfeited", Boolean),
+    Column("answered_by", String(100)),
+    Column("answered_at", UtcDateTime),
+)
+
+# Committee decisions: which Pokja members approved which outcome (the digest names the outcome approved).
+committee_approvals = Table(
+    "committee_approvals",
+    metadata,
+    Column("package_id", String(36), ForeignKey("packages.id"), primary_key=True),
+    Column("decision", String(40), primary_key=True),
+    Column("user_id", String(100), primary_key=True),
+    Column("outcome_digest", String(64), nullable=False),
+    Column("approved_at", UtcDateTime, nullable=False),
+)
+
 # The service's own copy of the vendor register's eligibility facts (highest revision kept).
 vendor_facts = Table(
     "vendor_facts",
@@ -249,5 +296,7 @@ DOMAIN_TABLES = [
     bid_documents,
     opened_bids,
     objections,
+    appeals,
+    committee_approvals,
     vendor_facts,
 ]

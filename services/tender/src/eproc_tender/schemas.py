@@ -58,10 +58,64 @@ class PackageIn(_In):
         default=None, description="Why a package under the small-business ceiling is open to larger firms."
     )
     location: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
+    complexity_reason: Reason | None = Field(
+        default=None, description="Tender with prakualifikasi: why the work is complex (required then, only then)."
+    )
+
+
+class PackagePatch(_In):
+    """A draft's fields to change (PPK, before announcement); the whole package is validated again."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500)] | None = None
+    satker: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    qualification: Qualification | None = None
+    envelope_system: EnvelopeSystem | None = None
+    evaluation_system: EvaluationSystem | None = None
+    technical_weight: Annotated[int, Field(strict=True, ge=0, le=100)] | None = None
+    price_weight: Annotated[int, Field(strict=True, ge=0, le=100)] | None = None
+    contract_type: ContractType | None = None
+    pagu: PositiveRupiah | None = None
+    hps: PositiveRupiah | None = None
+    hps_items: list[HpsItemIn] | None = Field(default=None, max_length=2000)
+    kbli_codes: list[Kbli] | None = Field(default=None, min_length=1, max_length=50)
+    size_classes: list[SizeClass] | None = None
+    small_business_exemption: Reason | None = None
+    location: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
+    complexity_reason: Reason | None = None
+
+
+UserId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
 class AssignIn(_In):
-    pokja_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    pokja_id: UserId | None = Field(
+        default=None, description="The Pokja: one Pokja account, or the committee's name when members are given."
+    )
+    members: list[UserId] | None = Field(
+        default=None, description="The Pokja committee's members (user ids; 3 or 5 by default); any member acts."
+    )
+
+
+class QualificationIn(_In):
+    statement: Text = Field(description="The vendor's qualification data (izin, pengalaman, tenaga ahli, ...).")
+    declaration: Literal[True] = Field(description="The vendor declares the data true; must be true.")
+
+
+class PrequalificationJudgementIn(_In):
+    passed: bool
+    reason: Text | None = None
+
+
+class AppealGuaranteeIn(_In):
+    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    issuer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    amount: PositiveRupiah
+
+
+class AppealIn(_In):
+    objection_id: Annotated[str, StringConstraints(min_length=1, max_length=36)]
+    reason: Reason
+    guarantee: AppealGuaranteeIn
 
 
 class WindowIn(_In):
@@ -103,7 +157,9 @@ class BidItemIn(_In):
 
 
 class BidIn(_In):
-    price: PositiveRupiah
+    price: PositiveRupiah | None = Field(
+        default=None, description="Required, except in the first stage of a two-stage package (no price then)."
+    )
     items: list[BidItemIn] = Field(default_factory=list, max_length=2000)
     declaration: Literal[True] = Field(
         description="The vendor's integrity declaration (pakta integritas); must be true."
@@ -132,6 +188,10 @@ class ObjectionAnswerIn(_In):
     answer: Reason
     upheld: bool
     consequence: Literal["none", "re_evaluate", "fail"] = "none"
+
+
+class AppealAnswerIn(ObjectionAnswerIn):
+    pass
 
 
 class AwardIn(_In):

@@ -57,6 +57,35 @@ class TenderSettings(ServiceSettings):
     objection_answer_days: int = Field(
         default=3, ge=1, description="Calendar days the Pokja has to answer an objection."
     )
+    objection_escalation_role: str = Field(
+        default="admin",
+        description="Role that answers an objection the Pokja left unanswered past its answer period (the Pokja "
+        "itself may no longer answer then), and answers appeals: it stands for the PA/KPA-level official.",
+    )
+    appeal_days: int = Field(
+        default=5,
+        ge=1,
+        description="Construction works: calendar days to appeal (sanggah banding) after an objection is rejected.",
+    )
+    appeal_answer_days: int = Field(
+        default=14, ge=1, description="Calendar days for the appeal answer (late answers are flagged in the event)."
+    )
+    appeal_guarantee_basis_points: int = Field(
+        default=100,
+        ge=0,
+        le=10_000,
+        description="Appeal guarantee as hundredths of a percent of the HPS (100 = 1%; the domain reference marks "
+        "this figure unsure).",
+    )
+    prequalification_min_passed: int = Field(
+        default=1,
+        ge=1,
+        description="Prakualifikasi: fewer vendors passing than this fails the package (the domain reference gives "
+        "no figure).",
+    )
+    pokja_sizes: list[int] = Field(
+        default=[3, 5], description="Allowed numbers of members of a Pokja committee named by its members."
+    )
     max_reserves: int = Field(default=2, ge=0, le=5, description="Reserve winners named after the winner.")
 
     @model_validator(mode="after")

@@ -16,9 +16,9 @@ from eproc_shared.outbox import Outbox
 from eproc_shared.problems import ProblemError
 from eproc_tender.domain import machine
 from eproc_tender.domain.machine import Facts, Status
-from eproc_tender.domain.rules import EnvelopeSystem, Method
+from eproc_tender.domain.rules import EnvelopeSystem, Method, ProcurementType, Qualification
 from eproc_tender.domain.schedule import Stage, Window
-from eproc_tender.models import objections, packages, stages
+from eproc_tender.models import appeals, objections, packages, stages
 from eproc_tender.settings import TenderSettings
 
 SCHEDULER_KEY = "eproc_tender_scheduler"
@@ -54,6 +54,11 @@ async def open_objection_count(session: AsyncSession, package_id: str) -> int:
     return int((await session.execute(stmt)).scalar_one())
 
 
+async def open_appeal_count(session: AsyncSession, package_id: str) -> int:
+    stmt = select(func.count()).where(appeals.c.package_id == package_id, appeals.c.answered_at.is_(None))
+    return int((await session.execute(stmt)).scalar_one())
+
+
 async def facts_of(session: AsyncSession, pkg: Mapping[str, Any]) -> Facts:
     status = Status(pkg["status"])
     needs_schedule = status is not Status.DRAFT
@@ -65,6 +70,10 @@ async def facts_of(session: AsyncSession, pkg: Mapping[str, Any]) -> Facts:
         pokja_assigned=pkg["pokja_id"] is not None,
         objection_ends_at=pkg["objection_ends_at"],
         open_objections=await open_objection_count(session, pkg["id"]) if status is Status.WINNER_ANNOUNCED else 0,
+        qualification=Qualification(pkg["qualification"]),
+        procurement_type=ProcurementType(pkg["procurement_type"]),
+        open_appeals=await open_appeal_count(session, pkg["id"]) if status is Status.WINNER_ANNOUNCED else 0,
+        appeal_window_ends_at=pkg["appeal_window_ends_at"],
     )
 
 
@@ -150,7 +159,18 @@ def ensure_ppk(principal: Principal, pkg: Mapping[str, Any]) -> None:
         raise forbidden("This package belongs to another agency (OPD).")
 
 
+def pokja_members(pkg: Mapping[str, Any]) -> list[str]:
+    """Who acts for the package's Pokja: its named members, or the one Pokja account it was handed to."""
+    if pkg["pokja_members"]:
+        return list(pkg["pokja_members"])
+    return [pkg["pokja_id"]] if pkg["pokja_id"] else []
+
+
+def is_pokja_member(principal: Principal | None, pkg: Mapping[str, Any]) -> bool:
+    return principal is not None and principal.has_role(Role.POKJA) and principal.subject in pokja_members(pkg)
+
+
 def ensure_pokja(principal: Principal, pkg: Mapping[str, Any]) -> None:
-    """Only the Pokja the package was handed to runs it."""
-    if not principal.has_role(Role.POKJA) or pkg["pokja_id"] != principal.subject:
+    """Only the Pokja the package was handed to runs it; any one of its members acts for it."""
+    if not is_pokja_member(principal, pkg):
         raise forbidden("Only the Pokja assigned to this package may do this.")

@@ -15,11 +15,38 @@ from sqlalchemy.engine import RowMapping
 from eproc_shared.auth import Principal, Role
 from eproc_tender.clock import JAKARTA
 from eproc_tender.domain.machine import Facts, Status
-from eproc_tender.models import addenda, bids, objections, opened_bids, package_documents, participants, questions
-from eproc_tender.store import Ctx, effective, facts_of, load_schedule, not_found
+from eproc_tender.models import (
+    addenda,
+    appeals,
+    bids,
+    committee_approvals,
+    objections,
+    opened_bids,
+    package_documents,
+    participants,
+    questions,
+)
+from eproc_tender.store import Ctx, effective, facts_of, is_pokja_member, load_schedule, not_found, pokja_members
 
 PUBLIC_STATUSES = [s for s in Status if s not in (Status.DRAFT, Status.ASSIGNED)]
 RESULTS_PUBLIC = {Status.WINNER_ANNOUNCED, Status.AWARDABLE, Status.AWARDED}
+#: Before the first opening: nothing of any bid is shown.
+SEALED_STATUSES = {
+    Status.DRAFT,
+    Status.ASSIGNED,
+    Status.PREQUALIFICATION,
+    Status.PREQUALIFICATION_EVALUATION,
+    Status.ANNOUNCED,
+    Status.INVITED,
+    Status.CLOSED,
+}
+_BIDDING = {Status.ANNOUNCED, Status.INVITED, Status.CLOSED, Status.SECOND_STAGE, Status.SECOND_STAGE_CLOSED}
+_SHORTLISTED = set(Status) - {
+    Status.DRAFT,
+    Status.ASSIGNED,
+    Status.PREQUALIFICATION,
+    Status.PREQUALIFICATION_EVALUATION,
+}
 
 
 def effective_status(facts: Facts, now: datetime) -> Status:
@@ -51,6 +78,23 @@ def summary(pkg: RowMapping, status: Status | None = None) -> dict[str, Any]:
     }
 
 
+def _participant(
+    row: RowMapping, pkg: RowMapping, status: Status, official: bool, principal: Principal | None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {k: row[k] for k in ("vendor_id", "vendor_name", "registered_at")}
+    if pkg["qualification"] != "pra":
+        return out
+    own = principal is not None and principal.vendor_id == row["vendor_id"]
+    if official or own:
+        out["qualification_submitted_at"] = row["qualification_submitted_at"]
+    if official or status in _SHORTLISTED:
+        # Who passed prakualifikasi is public once announced; the reasons only to the Pokja and the vendor.
+        out["prequalified"] = row["prequalified"]
+    if official or (own and status in _SHORTLISTED):
+        out["prequalification_reason"] = row["prequalification_reason"]
+    return out
+
+
 def is_official(principal: Principal | None, pkg: RowMapping) -> bool:
     if principal is None:
         return False
@@ -58,7 +102,7 @@ def is_official(principal: Principal | None, pkg: RowMapping) -> bool:
         return True
     if principal.has_role(Role.PPK) and principal.opd_id == pkg["opd_id"]:
         return True
-    return principal.has_role(Role.POKJA) and principal.subject == pkg["pokja_id"]
+    return is_pokja_member(principal, pkg)
 
 
 async def detail(ctx: Ctx, pkg: RowMapping) -> dict[str, Any]:
@@ -81,8 +125,10 @@ async def detail(ctx: Ctx, pkg: RowMapping) -> dict[str, Any]:
         "size_classes": pkg["size_classes"],
         "small_business_exemption": pkg["small_business_exemption"],
         "retender_of": pkg["retender_of"],
+        "complexity_reason": pkg["complexity_reason"],
         "ppk_id": pkg["ppk_id"],
         "pokja_id": pkg["pokja_id"],
+        "pokja_members": pokja_members(pkg),
         "current_stage": next((s for s, w in schedule.items() if w.contains(ctx.now)), None),
         "schedule": [
             {
@@ -111,10 +157,8 @@ async def detail(ctx: Ctx, pkg: RowMapping) -> dict[str, Any]:
         {k: r[k] for k in ("id", "name", "version", "sha256", "size", "content_type", "published", "uploaded_at")}
         for r in (await s.execute(docs.order_by(package_documents.c.name, package_documents.c.version))).mappings()
     ]
-    out["participants"] = [
-        {"vendor_id": r["vendor_id"], "vendor_name": r["vendor_name"], "registered_at": r["registered_at"]}
-        for r in (await s.execute(select(participants).where(participants.c.package_id == package_id))).mappings()
-    ]
+    rows = (await s.execute(select(participants).where(participants.c.package_id == package_id))).mappings()
+    out["participants"] = [_participant(r, pkg, status, official, ctx.principal) for r in rows]
     qs = (
         await s.execute(select(questions).where(questions.c.package_id == package_id).order_by(questions.c.asked_at))
     ).mappings()
@@ -123,11 +167,12 @@ async def detail(ctx: Ctx, pkg: RowMapping) -> dict[str, Any]:
         for q in qs
         if q["answered_at"] is not None or official or (ctx.principal and ctx.principal.vendor_id == q["vendor_id"])
     ]
-    if official and status in (Status.ANNOUNCED, Status.CLOSED):
+    if official and status in _BIDDING:
         # Officials see how many vendors hold a bid, never what is in it.
+        round_ = 2 if status in (Status.SECOND_STAGE, Status.SECOND_STAGE_CLOSED) else 1
         latest = (
             select(bids.c.vendor_id, func.max(bids.c.seq).label("seq"))
-            .where(bids.c.package_id == package_id)
+            .where(bids.c.package_id == package_id, bids.c.round == round_)
             .group_by(bids.c.vendor_id)
             .subquery()
         )
@@ -176,6 +221,23 @@ async def detail(ctx: Ctx, pkg: RowMapping) -> dict[str, Any]:
             }
             for o in objs
         ]
+    if official:
+        approvals = (
+            await s.execute(
+                select(committee_approvals)
+                .where(committee_approvals.c.package_id == package_id)
+                .order_by(committee_approvals.c.approved_at)
+            )
+        ).mappings()
+        out["committee_approvals"] = [
+            {k: a[k] for k in ("decision", "user_id", "outcome_digest", "approved_at")} for a in approvals
+        ]
+    if status in RESULTS_PUBLIC:
+        found = (await s.execute(select(appeals).where(appeals.c.package_id == package_id))).mappings()
+        out["appeals"] = [
+            {k: a[k] for k in ("id", "objection_id", "filed_at", "answered_at", "upheld", "consequence")} for a in found
+        ]
+        out["appeal_window_ends_at"] = pkg["appeal_window_ends_at"]
     if status is Status.AWARDED:
         out["award"] = {"sppbj_number": pkg["sppbj_number"], "awarded_at": pkg["awarded_at"]}
     return out

@@ -17,6 +17,20 @@ Flow of a tender or seleksi::
     winner_announced --(objection period over, none open)--> awardable -award-> awarded
     winner_announced -reopen_evaluation (objection upheld)-> evaluation
     failed / cancelled from any open state, with a reason; a failed package can be re-tendered.
+
+Prakualifikasi puts the qualification before the bids, and only the vendors who pass are invited::
+
+    assigned -announce-> prequalification --(qualification stage over)--> prequalification_evaluation
+    prequalification_evaluation -announce_shortlist-> invited --(bid deadline)--> closed -> ... as above
+
+Two-stage (dua tahap): the first envelope holds the administrative and technical offer only; those who
+pass it send a second offer (revised technical and price)::
+
+    closed -open-> technical_evaluation -invite_second_stage-> second_stage
+    second_stage --(second deadline)--> second_stage_closed -open_prices-> evaluation -> ... as above
+
+Appeal (sanggah banding, construction works only) keeps a package in winner_announced: the award waits
+until every objection and appeal is answered and the appeal period after each rejected objection is over.
 """
 
 from __future__ import annotations
@@ -28,16 +42,21 @@ from enum import StrEnum
 from typing import ClassVar
 
 from eproc_tender.domain import Conflict
-from eproc_tender.domain.rules import EnvelopeSystem, Method
+from eproc_tender.domain.rules import EnvelopeSystem, Method, ProcurementType, Qualification
 from eproc_tender.domain.schedule import Schedule, Stage
 
 
 class Status(StrEnum):
     DRAFT = "draft"
     ASSIGNED = "assigned"
+    PREQUALIFICATION = "prequalification"
+    PREQUALIFICATION_EVALUATION = "prequalification_evaluation"
     ANNOUNCED = "announced"
+    INVITED = "invited"
     CLOSED = "closed"
     TECHNICAL_EVALUATION = "technical_evaluation"
+    SECOND_STAGE = "second_stage"
+    SECOND_STAGE_CLOSED = "second_stage_closed"
     EVALUATION = "evaluation"
     WINNER_ANNOUNCED = "winner_announced"
     AWARDABLE = "awardable"
@@ -53,6 +72,9 @@ class Action(StrEnum):
     ANNOUNCE = "announce"
     AMEND = "amend"
     REGISTER = "register"
+    SUBMIT_QUALIFICATION = "submit_qualification"
+    JUDGE_QUALIFICATION = "judge_qualification"
+    ANNOUNCE_SHORTLIST = "announce_shortlist"
     ASK = "ask"
     ANSWER = "answer"
     SUBMIT_BID = "submit_bid"
@@ -60,10 +82,13 @@ class Action(StrEnum):
     OPEN_BIDS = "open_bids"
     EVALUATE = "evaluate"
     OPEN_PRICES = "open_prices"
+    INVITE_SECOND_STAGE = "invite_second_stage"
     QUALIFY = "qualify"
     ANNOUNCE_WINNER = "announce_winner"
     OBJECT = "object"
     ANSWER_OBJECTION = "answer_objection"
+    APPEAL = "appeal"
+    ANSWER_APPEAL = "answer_appeal"
     REOPEN_EVALUATION = "reopen_evaluation"
     AWARD = "award"
     FAIL = "fail"
@@ -71,6 +96,8 @@ class Action(StrEnum):
     RETENDER = "retender"
     # Time-driven: applied by the scheduler (or on the next access) when they fall due.
     CLOSE_SUBMISSION = "close_submission"
+    END_QUALIFICATION = "end_qualification"
+    CLOSE_SECOND_STAGE = "close_second_stage"
     END_OBJECTION_PERIOD = "end_objection_period"
 
 
@@ -85,6 +112,11 @@ class Facts:
     pokja_assigned: bool = False
     objection_ends_at: datetime | None = None
     open_objections: int = 0
+    qualification: Qualification = Qualification.PASCA
+    procurement_type: ProcurementType | None = None
+    open_appeals: int = 0
+    #: The end of the appeal period of the last rejected objection (construction works only).
+    appeal_window_ends_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +129,10 @@ class Timed:
 
 
 Target = Status | Callable[[Facts], Status]
+
+
+def _after_assignment(facts: Facts) -> Status:
+    return Status.PREQUALIFICATION if facts.qualification is Qualification.PRA else Status.ANNOUNCED
 
 
 def _after_opening(facts: Facts) -> Status:
@@ -141,7 +177,7 @@ class Assigned(State):
         Action.EDIT: Status.ASSIGNED,
         Action.ASSIGN: Status.ASSIGNED,
         Action.SCHEDULE: Status.ASSIGNED,
-        Action.ANNOUNCE: Status.ANNOUNCED,
+        Action.ANNOUNCE: _after_assignment,
         **_CLOSE,
     }
 
@@ -149,8 +185,47 @@ class Assigned(State):
         if action is Action.ANNOUNCE:
             if facts.schedule is None:
                 raise Conflict("no-schedule", "Set the schedule before announcing.")
-            if facts.schedule[Stage.SUBMISSION].ends_at <= now:
-                raise Conflict("schedule-past", "The bid deadline is already past; set a new schedule.")
+            first = Stage.QUALIFICATION if facts.qualification is Qualification.PRA else Stage.SUBMISSION
+            if first not in facts.schedule:
+                raise Conflict("schedule-incomplete", f"The schedule lacks the {first} stage; set it again.")
+            if facts.schedule[first].ends_at <= now:
+                raise Conflict("schedule-past", f"The {first} stage is already over; set a new schedule.")
+
+
+class Prequalification(State):
+    """Prakualifikasi announced: vendors register and send their qualification data; nobody bids yet."""
+
+    status = Status.PREQUALIFICATION
+    moves = {
+        Action.AMEND: Status.PREQUALIFICATION,
+        Action.REGISTER: Status.PREQUALIFICATION,
+        Action.SUBMIT_QUALIFICATION: Status.PREQUALIFICATION,
+        **_CLOSE,
+    }
+    windows = {Action.REGISTER: Stage.REGISTRATION, Action.SUBMIT_QUALIFICATION: Stage.QUALIFICATION}
+
+    def timed(self, facts: Facts) -> Iterator[Timed]:
+        assert facts.schedule is not None
+        yield Timed(
+            facts.schedule[Stage.QUALIFICATION].ends_at, Action.END_QUALIFICATION, Status.PREQUALIFICATION_EVALUATION
+        )
+
+
+class PrequalificationEvaluation(State):
+    """The Pokja judges each applicant's qualification and announces who passes (and is invited to bid)."""
+
+    status = Status.PREQUALIFICATION_EVALUATION
+    moves = {
+        Action.AMEND: Status.PREQUALIFICATION_EVALUATION,
+        Action.JUDGE_QUALIFICATION: Status.PREQUALIFICATION_EVALUATION,
+        Action.ANNOUNCE_SHORTLIST: Status.INVITED,
+        **_FAIL,
+    }
+
+    def guard(self, facts: Facts, action: Action, now: datetime) -> None:
+        assert facts.schedule is not None
+        if action is Action.ANNOUNCE_SHORTLIST and facts.schedule[Stage.SUBMISSION].ends_at <= now:
+            raise Conflict("schedule-past", "The bid deadline is already past; move it by addendum first.")
 
 
 class Announced(State):
@@ -176,6 +251,25 @@ class Announced(State):
         yield Timed(facts.schedule[Stage.SUBMISSION].ends_at, Action.CLOSE_SUBMISSION, Status.CLOSED)
 
 
+class Invited(Announced):
+    """Prakualifikasi: the shortlisted vendors are invited to bid; nobody else registers any more."""
+
+    status = Status.INVITED
+    moves = {
+        Action.AMEND: Status.INVITED,
+        Action.ASK: Status.INVITED,
+        Action.ANSWER: Status.INVITED,
+        Action.SUBMIT_BID: Status.INVITED,
+        Action.WITHDRAW_BID: Status.INVITED,
+        **_CLOSE,
+    }
+    windows = {
+        Action.ASK: Stage.CLARIFICATION,
+        Action.SUBMIT_BID: Stage.SUBMISSION,
+        Action.WITHDRAW_BID: Stage.SUBMISSION,
+    }
+
+
 class Closed(State):
     status = Status.CLOSED
     # Opening with no bid fails the package; the service moves it with FAIL then.
@@ -184,7 +278,46 @@ class Closed(State):
 
 class TechnicalEvaluation(State):
     status = Status.TECHNICAL_EVALUATION
-    moves = {Action.EVALUATE: Status.TECHNICAL_EVALUATION, Action.OPEN_PRICES: Status.EVALUATION, **_FAIL}
+    moves = {
+        Action.EVALUATE: Status.TECHNICAL_EVALUATION,
+        Action.OPEN_PRICES: Status.EVALUATION,
+        Action.INVITE_SECOND_STAGE: Status.SECOND_STAGE,
+        **_FAIL,
+    }
+
+    def guard(self, facts: Facts, action: Action, now: datetime) -> None:
+        two_stage = facts.envelope is EnvelopeSystem.TWO_STAGE
+        if action is Action.OPEN_PRICES and two_stage:
+            raise Conflict("two-stage", "Two-stage: invite the second stage; prices come with the second offers.")
+        if action is Action.INVITE_SECOND_STAGE:
+            if not two_stage:
+                raise Conflict("not-two-stage", "Only a two-stage package has a second stage.")
+            assert facts.schedule is not None
+            if facts.schedule[Stage.SECOND_SUBMISSION].ends_at <= now:
+                raise Conflict("schedule-past", "The second-stage deadline is already past.")
+
+
+class SecondStage(State):
+    """Two-stage: those who passed the first stage send their revised technical offer and their price."""
+
+    status = Status.SECOND_STAGE
+    moves = {
+        Action.SUBMIT_BID: Status.SECOND_STAGE,
+        Action.WITHDRAW_BID: Status.SECOND_STAGE,
+        **_FAIL,
+    }
+    windows = {Action.SUBMIT_BID: Stage.SECOND_SUBMISSION, Action.WITHDRAW_BID: Stage.SECOND_SUBMISSION}
+
+    def timed(self, facts: Facts) -> Iterator[Timed]:
+        assert facts.schedule is not None
+        yield Timed(
+            facts.schedule[Stage.SECOND_SUBMISSION].ends_at, Action.CLOSE_SECOND_STAGE, Status.SECOND_STAGE_CLOSED
+        )
+
+
+class SecondStageClosed(State):
+    status = Status.SECOND_STAGE_CLOSED
+    moves = {Action.OPEN_PRICES: Status.EVALUATION, **_FAIL}
 
 
 class Evaluation(State):
@@ -202,6 +335,8 @@ class WinnerAnnounced(State):
     moves = {
         Action.OBJECT: Status.WINNER_ANNOUNCED,
         Action.ANSWER_OBJECTION: Status.WINNER_ANNOUNCED,
+        Action.APPEAL: Status.WINNER_ANNOUNCED,
+        Action.ANSWER_APPEAL: Status.WINNER_ANNOUNCED,
         Action.REOPEN_EVALUATION: Status.EVALUATION,
         **_FAIL,
     }
@@ -209,11 +344,15 @@ class WinnerAnnounced(State):
     def guard(self, facts: Facts, action: Action, now: datetime) -> None:
         if action is Action.OBJECT and (facts.objection_ends_at is None or now >= facts.objection_ends_at):
             raise Conflict("objection-period-over", "The objection period has ended.")
+        if action is Action.APPEAL and facts.procurement_type is not ProcurementType.PEKERJAAN_KONSTRUKSI:
+            raise Conflict("appeal-not-applicable", "Appeal (sanggah banding) applies to construction works only.")
 
     def timed(self, facts: Facts) -> Iterator[Timed]:
-        # The award waits for every objection to be answered, however long after the period that is.
-        if facts.objection_ends_at is not None and facts.open_objections == 0:
-            yield Timed(facts.objection_ends_at, Action.END_OBJECTION_PERIOD, Status.AWARDABLE)
+        # The award waits for every objection and appeal to be answered, however long after the period that is,
+        # and for the appeal period after the last rejected objection.
+        if facts.objection_ends_at is not None and facts.open_objections == 0 and facts.open_appeals == 0:
+            at = max(facts.objection_ends_at, facts.appeal_window_ends_at or facts.objection_ends_at)
+            yield Timed(at, Action.END_OBJECTION_PERIOD, Status.AWARDABLE)
 
 
 class Awardable(State):
@@ -239,9 +378,14 @@ _TENDER_FLOW: dict[Status, State] = {
     for cls in (
         Draft,
         Assigned,
+        Prequalification,
+        PrequalificationEvaluation,
         Announced,
+        Invited,
         Closed,
         TechnicalEvaluation,
+        SecondStage,
+        SecondStageClosed,
         Evaluation,
         WinnerAnnounced,
         Awardable,

@@ -132,3 +132,32 @@ def check_weights(evaluation: EvaluationSystem, technical_weight: int | None, pr
         raise DomainError("weights-required", "Scoring needs technical and price weights.", field="technical_weight")
     if technical_weight + price_weight != 100:
         raise DomainError("weights-sum", "Technical and price weights must add up to 100.", field="price_weight")
+
+
+def check_qualification(method: Method, qualification: Qualification, complexity_reason: str | None) -> None:
+    """Prakualifikasi is for consultancy (seleksi) and for complex work, which a tender must justify."""
+    if qualification is Qualification.PRA:
+        if method is Method.TENDER and not complexity_reason:
+            raise DomainError(
+                "complexity-reason-required",
+                "A tender qualifies first (prakualifikasi) only for complex work: say why this work is complex.",
+                field="complexity_reason",
+            )
+    elif complexity_reason:
+        raise DomainError(
+            "complexity-reason-unused", "A complexity reason goes with prakualifikasi only.", field="complexity_reason"
+        )
+
+
+def check_committee(pokja_id: str | None, members: list[str] | None, sizes: list[int]) -> list[str] | None:
+    """A Pokja is one Pokja account (``pokja_id``) or a committee of the allowed size, named by its members."""
+    if members is None:
+        if not pokja_id:
+            raise DomainError("pokja-required", "Name the Pokja (pokja_id) or its members.", field="pokja_id")
+        return None
+    if len(set(members)) != len(members):
+        raise DomainError("member-twice", "A member is named twice.", field="members")
+    if len(members) not in sizes:
+        allowed = " or ".join(str(n) for n in sizes)
+        raise DomainError("committee-size", f"A Pokja has {allowed} members, not {len(members)}.", field="members")
+    return list(members)

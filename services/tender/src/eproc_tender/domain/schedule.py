@@ -22,15 +22,37 @@ from eproc_tender.domain import DomainError
 class Stage(StrEnum):
     ANNOUNCEMENT = "announcement"  # pengumuman
     REGISTRATION = "registration"  # pendaftaran dan download dokumen
+    QUALIFICATION = "qualification"  # prakualifikasi: kirim data kualifikasi
+    QUALIFICATION_EVALUATION = "qualification_evaluation"  # evaluasi, penetapan dan pengumuman hasil kualifikasi
     CLARIFICATION = "clarification"  # pemberian penjelasan (aanwijzing): questions and answers
     SUBMISSION = "submission"  # upload dokumen penawaran
     OPENING = "opening"  # pembukaan dokumen penawaran
+    SECOND_SUBMISSION = "second_submission"  # dua tahap: penawaran tahap kedua (teknis perbaikan dan harga)
     EVALUATION = "evaluation"  # evaluasi penawaran dan kualifikasi
     WINNER_ANNOUNCEMENT = "winner_announcement"  # penetapan dan pengumuman pemenang
 
 
-#: The stages a tender or seleksi schedule must have, in order.
-TENDER_STAGES: tuple[Stage, ...] = tuple(Stage)
+#: The stages a tender or seleksi schedule must have, in order (pascakualifikasi, one submission).
+TENDER_STAGES: tuple[Stage, ...] = (
+    Stage.ANNOUNCEMENT,
+    Stage.REGISTRATION,
+    Stage.CLARIFICATION,
+    Stage.SUBMISSION,
+    Stage.OPENING,
+    Stage.EVALUATION,
+    Stage.WINNER_ANNOUNCEMENT,
+)
+
+
+def stages_for(*, prequalification: bool, two_stage: bool) -> tuple[Stage, ...]:
+    """The stages a package's schedule must have: prakualifikasi adds the qualification stages before the
+    invitation, two-stage adds the second submission after the first opening."""
+    extra = set()
+    if prequalification:
+        extra |= {Stage.QUALIFICATION, Stage.QUALIFICATION_EVALUATION}
+    if two_stage:
+        extra.add(Stage.SECOND_SUBMISSION)
+    return tuple(s for s in Stage if s in TENDER_STAGES or s in extra)
 
 
 @dataclass(frozen=True)
@@ -46,10 +68,14 @@ class Window:
 Schedule = Mapping[Stage, Window]
 
 
-def validate_schedule(schedule: Schedule, stages: tuple[Stage, ...] = TENDER_STAGES) -> None:
+def validate_schedule(schedule: Schedule, stages: tuple[Stage, ...] = TENDER_STAGES, *, exact: bool = False) -> None:
+    """``exact``: stages outside ``stages`` are refused too (a new schedule names exactly the package's stages)."""
     missing = [s for s in stages if s not in schedule]
     if missing:
         raise DomainError("stage-missing", f"The schedule lacks: {', '.join(missing)}.", field=f"stages.{missing[0]}")
+    unused = [s for s in schedule if s not in stages]
+    if exact and unused:
+        raise DomainError("stage-not-used", f"This package has no {unused[0]} stage.", field=f"stages.{unused[0]}")
     previous: tuple[Stage, Window] | None = None
     for stage in stages:
         window = schedule[stage]
@@ -76,6 +102,29 @@ def validate_schedule(schedule: Schedule, stages: tuple[Stage, ...] = TENDER_STA
             "clarification-after-deadline",
             "Clarification must end by the bid deadline.",
             field=f"stages.{Stage.CLARIFICATION}.ends_at",
+        )
+    if Stage.QUALIFICATION in stages:
+        if schedule[Stage.REGISTRATION].ends_at > schedule[Stage.QUALIFICATION].ends_at:
+            raise DomainError(
+                "registration-after-qualification",
+                "Registration must end by the end of the qualification stage.",
+                field=f"stages.{Stage.REGISTRATION}.ends_at",
+            )
+        # The invitation (the announced shortlist) comes before the invited vendors' clarification.
+        if schedule[Stage.QUALIFICATION_EVALUATION].ends_at > schedule[Stage.CLARIFICATION].starts_at:
+            raise DomainError(
+                "invitation-after-clarification",
+                "Qualification results must be due before clarification starts.",
+                field=f"stages.{Stage.QUALIFICATION_EVALUATION}.ends_at",
+            )
+    if (
+        Stage.SECOND_SUBMISSION in stages
+        and schedule[Stage.SECOND_SUBMISSION].starts_at < schedule[Stage.OPENING].ends_at
+    ):
+        raise DomainError(
+            "second-stage-before-first-opening",
+            "The second stage starts after the first-stage opening and its technical evaluation.",
+            field=f"stages.{Stage.SECOND_SUBMISSION}.starts_at",
         )
 
 
@@ -106,6 +155,7 @@ def apply_addendum(
     now: datetime,
     documents_changed: bool,
     min_working_days: int,
+    stages: tuple[Stage, ...] = TENDER_STAGES,
 ) -> dict[Stage, Window]:
     """The schedule after an addendum: stages move only forward, ended stages stay, and a moved deadline
     (or changed documents) leaves ``min_working_days`` whole working days after the addendum."""
@@ -113,6 +163,8 @@ def apply_addendum(
         raise DomainError("addendum-empty", "An addendum changes the schedule or the documents.", field="stages")
     updated = dict(current)
     for stage, window in changes.items():
+        if stage not in current:
+            raise DomainError("stage-not-used", f"This package has no {stage} stage.", field=f"stages.{stage}")
         old = current[stage]
         for name, new_value, old_value in (
             ("starts_at", window.starts_at, old.starts_at),
@@ -127,17 +179,19 @@ def apply_addendum(
         if old.ends_at <= now and window != old:
             raise DomainError("stage-ended", f"{stage} has ended and cannot change.", field=f"stages.{stage}")
         updated[stage] = window
-    validate_schedule(updated, tuple(s for s in TENDER_STAGES if s in updated))
-    deadline_moved = (
-        Stage.SUBMISSION in changes and changes[Stage.SUBMISSION].ends_at != current[Stage.SUBMISSION].ends_at
-    )
-    if (documents_changed or deadline_moved) and min_working_days:
-        deadline = updated[Stage.SUBMISSION].ends_at
-        if whole_working_days_between(now, deadline) < min_working_days:
+    validate_schedule(updated, tuple(s for s in stages if s in updated))
+    # The deadline that matters is the next one still ahead (two-stage: the second once the first has passed).
+    deadlines = [s for s in (Stage.SUBMISSION, Stage.SECOND_SUBMISSION) if s in updated and updated[s].ends_at > now]
+    for deadline_stage in deadlines[:1]:
+        deadline_moved = (
+            deadline_stage in changes and changes[deadline_stage].ends_at != current[deadline_stage].ends_at
+        )
+        too_close = whole_working_days_between(now, updated[deadline_stage].ends_at) < min_working_days
+        if (documents_changed or deadline_moved) and too_close:
             raise DomainError(
                 "deadline-too-close",
                 f"After an addendum the bid deadline must leave {min_working_days} whole working days "
                 "(Indonesian calendar); move it later.",
-                field=f"stages.{Stage.SUBMISSION}.ends_at",
+                field=f"stages.{deadline_stage}.ends_at",
             )
     return updated

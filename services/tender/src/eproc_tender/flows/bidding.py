@@ -23,11 +23,12 @@ from eproc_shared.outbox import Outbox
 from eproc_shared.problems import FieldProblem, ProblemError
 from eproc_tender.clock import Clock
 from eproc_tender.domain import DomainError
-from eproc_tender.domain.machine import Action
+from eproc_tender.domain.machine import Action, Status
+from eproc_tender.domain.rules import EnvelopeSystem
 from eproc_tender.domain.sealing import seal, sha256_hex
 from eproc_tender.flows.files import store_sealed
 from eproc_tender.flows.participation import require_participant, vendor_of
-from eproc_tender.models import bid_documents, bids, participants
+from eproc_tender.models import bid_documents, bids, opened_bids, participants
 from eproc_tender.schemas import BidDocumentReceipt, BidIn, Receipt
 from eproc_tender.settings import TenderSettings
 from eproc_tender.store import Ctx, act, lock_package
@@ -116,10 +117,43 @@ async def _documents(ctx: Ctx, package_id: str, vendor_id: str, ids: list[str], 
     return [found[i] for i in ids]
 
 
+def bid_round(status: Status) -> int:
+    return 2 if status is Status.SECOND_STAGE else 1
+
+
+async def require_second_stage_invitation(ctx: Ctx, package_id: str, vendor_id: str) -> None:
+    stmt = select(opened_bids.c.judgement).where(
+        opened_bids.c.package_id == package_id, opened_bids.c.vendor_id == vendor_id
+    )
+    judgement = (await ctx.session.execute(stmt)).scalar_one_or_none() or {}
+    if not (judgement.get("administrative_passed") and judgement.get("technical_passed")):
+        raise ProblemError(
+            403, "Forbidden", "Only bidders who passed the first stage send a second offer.", slug="not-invited"
+        )
+
+
 async def submit(ctx: Ctx, package_id: str, body: BidIn) -> Receipt:
     vendor_id = vendor_of(ctx)
-    pkg, _ = await act(ctx, package_id, Action.SUBMIT_BID, shared=True)
+    pkg, status = await act(ctx, package_id, Action.SUBMIT_BID, shared=True)
     await require_participant(ctx, package_id, vendor_id)
+    round_ = bid_round(status)
+    if round_ == 2:
+        await require_second_stage_invitation(ctx, package_id, vendor_id)
+    if pkg["envelope_system"] == EnvelopeSystem.TWO_STAGE and round_ == 1:
+        # The first stage of a two-stage package is the administrative and technical offer only.
+        for name, value in (
+            ("price", body.price),
+            ("items", body.items),
+            ("price_document_ids", body.price_document_ids),
+        ):
+            if value:
+                raise DomainError(
+                    "price-in-first-stage",
+                    "The first stage takes no price: it comes with the second offer.",
+                    field=name,
+                )
+    elif body.price is None:
+        raise DomainError("price-required", "A bid states its price.", field="price")
     if body.items and sum(i.quantity * i.unit_price for i in body.items) <= 0:
         raise DomainError("items-empty", "Priced items add up to nothing.", field="items")
     technical_docs = await _documents(ctx, package_id, vendor_id, body.technical_document_ids, "technical_document_ids")
@@ -140,6 +174,7 @@ async def submit(ctx: Ctx, package_id: str, body: BidIn) -> Receipt:
             package_id=package_id,
             vendor_id=vendor_id,
             withdrawn=False,
+            round=round_,
             received_at=ctx.now,
             technical_sealed=technical_sealed,
             price_sealed=price_sealed,
@@ -164,25 +199,30 @@ async def submit(ctx: Ctx, package_id: str, body: BidIn) -> Receipt:
     )
 
 
-async def latest_bid(ctx: Ctx, package_id: str, vendor_id: str) -> RowMapping | None:
+async def latest_bid(ctx: Ctx, package_id: str, vendor_id: str, round_: int | None = None) -> RowMapping | None:
     stmt = (
         select(bids.c.id, bids.c.withdrawn, bids.c.received_at, bids.c.receipt_sha256, bids.c.vendor_id)
         .where(bids.c.package_id == package_id, bids.c.vendor_id == vendor_id)
         .order_by(bids.c.seq.desc())
         .limit(1)
     )
+    if round_ is not None:
+        stmt = stmt.where(bids.c.round == round_)
     return (await ctx.session.execute(stmt)).mappings().first()
 
 
 async def withdraw(ctx: Ctx, package_id: str) -> Receipt:
     vendor_id = vendor_of(ctx)
-    pkg, _ = await act(ctx, package_id, Action.WITHDRAW_BID, shared=True)
-    current = await latest_bid(ctx, package_id, vendor_id)
+    pkg, status = await act(ctx, package_id, Action.WITHDRAW_BID, shared=True)
+    round_ = bid_round(status)
+    current = await latest_bid(ctx, package_id, vendor_id, round_)
     if current is None or current["withdrawn"]:
         raise ProblemError(404, "Not found", "You have no bid to withdraw.", slug="not-found")
     bid_id = str(uuid.uuid4())
     await ctx.session.execute(
-        insert(bids).values(id=bid_id, package_id=package_id, vendor_id=vendor_id, withdrawn=True, received_at=ctx.now)
+        insert(bids).values(
+            id=bid_id, package_id=package_id, vendor_id=vendor_id, withdrawn=True, round=round_, received_at=ctx.now
+        )
     )
     await ctx.outbox.add(
         ctx.session,

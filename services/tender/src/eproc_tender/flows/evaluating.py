@@ -8,23 +8,45 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import RowMapping
 
+from eproc_shared.auth import forbidden
 from eproc_shared.events.types import tender as ev
 from eproc_shared.problems import ProblemError
 from eproc_tender.domain import Conflict, DomainError, machine
 from eproc_tender.domain import evaluation as ev_domain
 from eproc_tender.domain.machine import Action, Status
-from eproc_tender.domain.rules import EnvelopeSystem, EvaluationSystem
+from eproc_tender.domain.rules import EnvelopeSystem, EvaluationSystem, ProcurementType, Qualification
+from eproc_tender.domain.schedule import Stage
 from eproc_tender.domain.sealing import SealError, sha256_hex, unseal, unwrap_private_key
 from eproc_tender.flows.bidding import document_aad, envelope_aad, participant_names
 from eproc_tender.flows.files import cipher_sha256, open_sealed
 from eproc_tender.flows.packages import fail, package_facts
 from eproc_tender.flows.participation import require_participant, vendor_of
-from eproc_tender.models import bid_documents, bids, objections, opened_bids, packages
-from eproc_tender.schemas import AwardIn, JudgementIn, ObjectionAnswerIn, ObjectionIn
-from eproc_tender.store import Ctx, act, ensure_pokja, ensure_ppk, facts_of, not_found, set_status, settle
+from eproc_tender.models import (
+    appeals,
+    bid_documents,
+    bids,
+    committee_approvals,
+    objections,
+    opened_bids,
+    packages,
+)
+from eproc_tender.schemas import AppealAnswerIn, AppealIn, AwardIn, JudgementIn, ObjectionAnswerIn, ObjectionIn
+from eproc_tender.store import (
+    Ctx,
+    act,
+    ensure_pokja,
+    ensure_ppk,
+    facts_of,
+    is_pokja_member,
+    load_schedule,
+    not_found,
+    pokja_members,
+    set_status,
+    settle,
+)
 
 _FAILURE_CODES = {
     "no bids": "no_bids",
@@ -34,10 +56,9 @@ _FAILURE_CODES = {
 }
 
 
-async def _current_bids(ctx: Ctx, package_id: str) -> list[RowMapping]:
-    rows = (
-        await ctx.session.execute(select(bids).where(bids.c.package_id == package_id).order_by(bids.c.seq))
-    ).mappings()
+async def _current_bids(ctx: Ctx, package_id: str, round_: int = 1) -> list[RowMapping]:
+    stmt = select(bids).where(bids.c.package_id == package_id, bids.c.round == round_).order_by(bids.c.seq)
+    rows = (await ctx.session.execute(stmt)).mappings()
     latest: dict[str, RowMapping] = {}
     for row in rows:
         latest[row["vendor_id"]] = row
@@ -88,11 +109,17 @@ async def open_bids(ctx: Ctx, package_id: str) -> RowMapping:
     private = unwrap_private_key(ctx.settings.kek_bytes(), package_id, pkg["wrapped_private_key"])
     names = await participant_names(ctx, package_id)
     one_file = EnvelopeSystem(pkg["envelope_system"]) is EnvelopeSystem.ONE_FILE
+    # Prakualifikasi proved every invited bidder's qualification before the bids.
+    proven: dict[str, Any] = (
+        {"qualification_passed": True, "qualification_reason": "proven at prakualifikasi"}
+        if pkg["qualification"] == Qualification.PRA
+        else {}
+    )
     prices: list[ev.TenderOpenedPrice] = []
     for bid in current:
         vendor_id = bid["vendor_id"]
         verified = sha256_hex(bid["technical_sealed"] + bid["price_sealed"]) == bid["receipt_sha256"]
-        judgement: dict[str, Any] = {}
+        judgement: dict[str, Any] = dict(proven)
         declaration, documents, price, items = None, [], None, None
         try:
             technical = json.loads(
@@ -109,9 +136,9 @@ async def open_bids(ctx: Ctx, package_id: str) -> RowMapping:
         except SealError:
             verified = False
         if not verified:
-            judgement = {"administrative_passed": False, "administrative_reason": "the bid does not match its receipt"}
+            judgement |= {"administrative_passed": False, "administrative_reason": "the bid does not match its receipt"}
         elif _failed_documents(documents):
-            judgement = {
+            judgement |= {
                 "administrative_passed": False,
                 "administrative_reason": f"documents altered or unreadable: {', '.join(_failed_documents(documents))}",
             }
@@ -161,45 +188,115 @@ async def _opened(ctx: Ctx, package_id: str) -> list[RowMapping]:
     return list((await ctx.session.execute(stmt)).mappings())
 
 
-async def open_prices(ctx: Ctx, package_id: str) -> RowMapping:
-    """Two-file: the price envelopes of the bids that passed the administrative and technical evaluation."""
-    pkg, target = await act(ctx, package_id, Action.OPEN_PRICES)
-    assert ctx.principal is not None
-    ensure_pokja(ctx.principal, pkg)
-    opened = await _opened(ctx, package_id)
-    unjudged = [
+def _first_stage_pending(opened: list[RowMapping]) -> list[str]:
+    return [
         o["vendor_id"]
         for o in opened
         if o["judgement"].get("administrative_passed") is None or o["judgement"].get("technical_passed") is None
     ]
+
+
+def _passed_first_stage(o: RowMapping) -> bool:
+    return bool(o["judgement"].get("administrative_passed") and o["judgement"].get("technical_passed"))
+
+
+async def invite_second_stage(ctx: Ctx, package_id: str) -> RowMapping:
+    """Two-stage: once the first offers are judged, those who passed are invited to send their second offer."""
+    pkg, target = await act(ctx, package_id, Action.INVITE_SECOND_STAGE)
+    assert ctx.principal is not None
+    ensure_pokja(ctx.principal, pkg)
+    opened = await _opened(ctx, package_id)
+    unjudged = _first_stage_pending(opened)
+    if unjudged:
+        raise Conflict("technical-evaluation-pending", f"Evaluate these bids first: {', '.join(unjudged)}.")
+    invited = [o["vendor_id"] for o in opened if _passed_first_stage(o)]
+    if not invited:
+        return await fail(ctx, pkg, "no_bid_passed", "No bid passed the first (administrative and technical) stage.")
+    pkg = await set_status(ctx, package_id, {"status": target})
+    schedule = await load_schedule(ctx.session, package_id)
+    await ctx.outbox.add(
+        ctx.session,
+        ev.TenderSecondStageInvited(
+            package_id=package_id,
+            opd_id=pkg["opd_id"],
+            invited_vendor_ids=invited,
+            deadline=schedule[Stage.SECOND_SUBMISSION].ends_at,
+            invited_at=ctx.now,
+        ),
+        key=package_id,
+        subject=package_id,
+    )
+    return pkg
+
+
+async def open_prices(ctx: Ctx, package_id: str) -> RowMapping:
+    """Two-file: the price envelopes of the bids that passed the administrative and technical evaluation.
+    Two-stage: the second offers (revised technical offer and price) of the bidders who passed the first stage."""
+    pkg, target = await act(ctx, package_id, Action.OPEN_PRICES)
+    assert ctx.principal is not None
+    ensure_pokja(ctx.principal, pkg)
+    two_stage = EnvelopeSystem(pkg["envelope_system"]) is EnvelopeSystem.TWO_STAGE
+    opened = await _opened(ctx, package_id)
+    unjudged = _first_stage_pending(opened)
     if unjudged:
         raise Conflict("technical-evaluation-pending", f"Evaluate these bids first: {', '.join(unjudged)}.")
     private = unwrap_private_key(ctx.settings.kek_bytes(), package_id, pkg["wrapped_private_key"])
-    sealed = {b["vendor_id"]: b for b in await _current_bids(ctx, package_id)}
+    sealed = {b["vendor_id"]: b for b in await _current_bids(ctx, package_id, 2 if two_stage else 1)}
     names = await participant_names(ctx, package_id)
     prices = []
     for o in opened:
-        j = o["judgement"]
-        if not (j.get("administrative_passed") and j.get("technical_passed")):
+        if not _passed_first_stage(o):
             continue  # a failed bid's price envelope stays sealed
         vendor_id = o["vendor_id"]
-        content = json.loads(
-            unseal(private, sealed[vendor_id]["price_sealed"], envelope_aad(package_id, vendor_id, "price"))
-        )
-        docs = await _open_documents(ctx, private, package_id, vendor_id, content["documents"])
+        bid = sealed.get(vendor_id)
+        where = (opened_bids.c.package_id == package_id, opened_bids.c.vendor_id == vendor_id)
+        if bid is None:  # two-stage: invited but sent no second offer
+            judgement = {**o["judgement"], "administrative_passed": False}
+            judgement["administrative_reason"] = "no second-stage offer"
+            await ctx.session.execute(update(opened_bids).where(*where).values(judgement=judgement))
+            continue
+        values: dict[str, Any] = {}
+        documents = list(o["documents"])
+        verified = o["receipt_verified"]
+        try:
+            if two_stage:
+                verified = sha256_hex(bid["technical_sealed"] + bid["price_sealed"]) == bid["receipt_sha256"]
+                revised = json.loads(
+                    unseal(private, bid["technical_sealed"], envelope_aad(package_id, vendor_id, "technical"))
+                )
+                documents += await _open_documents(ctx, private, package_id, vendor_id, revised["documents"])
+                values |= {
+                    "bid_id": bid["id"],
+                    "received_at": bid["received_at"],
+                    "receipt_sha256": bid["receipt_sha256"],
+                }
+            content = json.loads(unseal(private, bid["price_sealed"], envelope_aad(package_id, vendor_id, "price")))
+            documents += await _open_documents(ctx, private, package_id, vendor_id, content["documents"])
+            values |= {"offered_price": content["price"], "items": content["items"]}
+        except SealError:
+            verified = False
+        judgement = dict(o["judgement"])
+        if not verified:
+            judgement |= {"administrative_passed": False, "administrative_reason": "the bid does not match its receipt"}
+        elif _failed_documents(documents):
+            judgement |= {
+                "administrative_passed": False,
+                "administrative_reason": f"documents altered or unreadable: {', '.join(_failed_documents(documents))}",
+            }
         await ctx.session.execute(
             update(opened_bids)
-            .where(opened_bids.c.package_id == package_id, opened_bids.c.vendor_id == vendor_id)
-            .values(offered_price=content["price"], items=content["items"], documents=o["documents"] + docs)
+            .where(*where)
+            .values(**values, documents=documents, receipt_verified=verified, judgement=judgement)
         )
-        prices.append(
-            ev.TenderOpenedPrice(
-                vendor_id=vendor_id,
-                vendor_name=names[vendor_id]["vendor_name"],
-                price=content["price"],
-                receipt_verified=o["receipt_verified"],
+        if "offered_price" in values:
+            prices.append(
+                ev.TenderOpenedPrice(
+                    vendor_id=vendor_id,
+                    vendor_name=names[vendor_id]["vendor_name"],
+                    price=values["offered_price"],
+                    receipt_verified=verified,
+                )
             )
-        )
     pkg = await set_status(ctx, package_id, {"status": target})
     await ctx.outbox.add(
         ctx.session,
@@ -309,6 +406,56 @@ def _results(
     ]
 
 
+WINNER_DETERMINATION = "winner_determination"
+
+
+def outcome_digest(outcome: ev_domain.Outcome) -> str:
+    """What a member approves: the winner, the reserves, the failure and every result; a change of any of them
+    (a new judgement) is a different decision that needs approving afresh."""
+    facts = {
+        "winner": outcome.winner,
+        "reserves": outcome.reserves,
+        "failure": outcome.failure,
+        "results": [(r.vendor_id, r.corrected_price, r.passed, r.rank, r.total_score) for r in outcome.results],
+    }
+    return sha256_hex(json.dumps(facts, sort_keys=True, default=str).encode())
+
+
+async def committee_decides(ctx: Ctx, pkg: RowMapping, decision: str, outcome: ev_domain.Outcome) -> bool:
+    """Records the acting member's approval of ``outcome``; True once more than half the Pokja's members approved
+    this same outcome (a Pokja of one account decides alone), emitting the decision with who approved it."""
+    assert ctx.principal is not None
+    package_id, user_id, digest = pkg["id"], ctx.principal.subject, outcome_digest(outcome)
+    where = (committee_approvals.c.package_id == package_id, committee_approvals.c.decision == decision)
+    await ctx.session.execute(delete(committee_approvals).where(*where, committee_approvals.c.user_id == user_id))
+    await ctx.session.execute(
+        committee_approvals.insert().values(
+            package_id=package_id, decision=decision, user_id=user_id, outcome_digest=digest, approved_at=ctx.now
+        )
+    )
+    stmt = select(committee_approvals.c.user_id).where(*where, committee_approvals.c.outcome_digest == digest)
+    approved = sorted((await ctx.session.execute(stmt.order_by(committee_approvals.c.approved_at))).scalars())
+    members = pokja_members(pkg)
+    if len(approved) * 2 <= len(members):
+        return False
+    await ctx.outbox.add(
+        ctx.session,
+        ev.TenderCommitteeDecided(
+            package_id=package_id,
+            opd_id=pkg["opd_id"],
+            decision="winner_determination",
+            members=members,
+            approved_by=approved,
+            winner_vendor_id=outcome.winner,
+            failure=outcome.failure,
+            decided_at=ctx.now,
+        ),
+        key=package_id,
+        subject=package_id,
+    )
+    return True
+
+
 async def announce_winner(ctx: Ctx, package_id: str) -> RowMapping:
     pkg, target = await act(ctx, package_id, Action.ANNOUNCE_WINNER)
     assert ctx.principal is not None
@@ -316,6 +463,8 @@ async def announce_winner(ctx: Ctx, package_id: str) -> RowMapping:
     outcome, _, opened = await outcome_of(ctx, pkg)
     if outcome.pending:
         raise Conflict("evaluation-pending", "Evaluation is not complete: " + "; ".join(outcome.pending) + ".")
+    if not await committee_decides(ctx, pkg, WINNER_DETERMINATION, outcome):
+        return pkg  # recorded this member's approval; the majority has not approved yet
     if outcome.failure:
         return await fail(ctx, pkg, _FAILURE_CODES.get(outcome.failure, "no_bid_passed"), outcome.failure)
     assert outcome.winner is not None
@@ -410,21 +559,30 @@ async def file_objection(ctx: Ctx, package_id: str, body: ObjectionIn) -> RowMap
 
 
 async def answer_objection(ctx: Ctx, package_id: str, objection_id: str, body: ObjectionAnswerIn) -> RowMapping:
+    """The Pokja answers inside the answer period. After it the Pokja may no longer answer: the objection is
+    escalated to the official of ``objection_escalation_role`` (standing for the PA/KPA), whose answer is
+    recorded late; until someone answers, the award waits."""
     pkg, _ = await act(ctx, package_id, Action.ANSWER_OBJECTION)
     assert ctx.principal is not None
-    ensure_pokja(ctx.principal, pkg)
     stmt = select(objections).where(objections.c.id == objection_id, objections.c.package_id == package_id)
     objection = (await ctx.session.execute(stmt)).mappings().first()
+    late = objection is not None and ctx.now >= objection["answer_due_at"]
+    escalation_role = ctx.settings.objection_escalation_role
+    if late and not ctx.principal.has_role(escalation_role):
+        if is_pokja_member(ctx.principal, pkg):
+            raise Conflict(
+                "answer-period-over",
+                f"The answer period ended at {objection['answer_due_at'].isoformat()}; "  # type: ignore[index]
+                f"the objection is escalated to the {escalation_role}.",
+            )
+        raise forbidden(f"Only the {escalation_role} answers an objection after its answer period.")
+    if not late:
+        ensure_pokja(ctx.principal, pkg)
     if objection is None:
         raise not_found("objection")
     if objection["answered_at"] is not None:
         raise Conflict("already-answered", "This objection is already answered.")
-    if body.upheld and body.consequence == "none":
-        raise DomainError("consequence-required", "An upheld objection re-evaluates or fails.", field="consequence")
-    if not body.upheld and body.consequence != "none":
-        raise DomainError(
-            "consequence-without-upholding", "Only an upheld objection has a consequence.", field="consequence"
-        )
+    _check_consequence(body)
     await ctx.session.execute(
         update(objections)
         .where(objections.c.id == objection_id)
@@ -447,7 +605,7 @@ async def answer_objection(ctx: Ctx, package_id: str, objection_id: str, body: O
             consequence=body.consequence,
             answer=body.answer,
             answered_at=ctx.now,
-            late=ctx.now > objection["answer_due_at"],
+            late=late,
         ),
         key=package_id,
         subject=package_id,
@@ -455,31 +613,179 @@ async def answer_objection(ctx: Ctx, package_id: str, objection_id: str, body: O
     if body.consequence == "fail":
         return await fail(ctx, pkg, "objection_upheld", f"Objection upheld: {body.answer}")
     if body.consequence == "re_evaluate":
-        target = machine.move(await facts_of(ctx.session, pkg), Action.REOPEN_EVALUATION, ctx.now)
-        # Other open objections are moot once the evaluation is redone; the new announcement opens a new period.
-        await ctx.session.execute(
-            update(objections)
-            .where(objections.c.package_id == package_id, objections.c.answered_at.is_(None))
-            .values(
-                answer="Superseded: the evaluation is being redone.",
-                upheld=False,
-                consequence="none",
-                answered_by=ctx.actor,
-                answered_at=ctx.now,
-            )
+        return await _reopen_evaluation(ctx, pkg)
+    changes: dict[str, Any] = {}
+    if pkg["procurement_type"] == ProcurementType.PEKERJAAN_KONSTRUKSI and not body.upheld:
+        # The objector may appeal: the award waits for the appeal period after the last rejection.
+        window = ctx.now + timedelta(days=ctx.settings.appeal_days)
+        current = pkg["appeal_window_ends_at"]
+        changes["appeal_window_ends_at"] = max(window, current) if current else window
+    return await settle(ctx, await set_status(ctx, package_id, changes))
+
+
+def _check_consequence(body: ObjectionAnswerIn) -> None:
+    if body.upheld and body.consequence == "none":
+        raise DomainError("consequence-required", "An upheld objection re-evaluates or fails.", field="consequence")
+    if not body.upheld and body.consequence != "none":
+        raise DomainError(
+            "consequence-without-upholding", "Only an upheld objection has a consequence.", field="consequence"
         )
-        await ctx.session.execute(update(opened_bids).where(opened_bids.c.package_id == package_id).values(result=None))
-        return await set_status(
-            ctx,
-            package_id,
-            {
-                "status": target,
-                "winner_vendor_id": None,
-                "reserve_vendor_ids": None,
-                "objection_ends_at": None,
-                "winner_announced_at": None,
-            },
+
+
+async def _reopen_evaluation(ctx: Ctx, pkg: RowMapping) -> RowMapping:
+    package_id = pkg["id"]
+    target = machine.move(await facts_of(ctx.session, pkg), Action.REOPEN_EVALUATION, ctx.now)
+    # Other open objections and appeals are moot once the evaluation is redone; a new announcement opens a new
+    # period.
+    superseded = {"answer": "Superseded: the evaluation is being redone.", "upheld": False, "consequence": "none"}
+    await ctx.session.execute(
+        update(objections)
+        .where(objections.c.package_id == package_id, objections.c.answered_at.is_(None))
+        .values(**superseded, answered_by=ctx.actor, answered_at=ctx.now)
+    )
+    await ctx.session.execute(
+        update(appeals)
+        .where(appeals.c.package_id == package_id, appeals.c.answered_at.is_(None))
+        .values(**superseded, guarantee_forfeited=False, answered_by=ctx.actor, answered_at=ctx.now)
+    )
+    await ctx.session.execute(update(opened_bids).where(opened_bids.c.package_id == package_id).values(result=None))
+    await ctx.session.execute(delete(committee_approvals).where(committee_approvals.c.package_id == package_id))
+    return await set_status(
+        ctx,
+        package_id,
+        {
+            "status": target,
+            "winner_vendor_id": None,
+            "reserve_vendor_ids": None,
+            "objection_ends_at": None,
+            "appeal_window_ends_at": None,
+            "winner_announced_at": None,
+        },
+    )
+
+
+def appeal_guarantee_required(hps: int, basis_points: int) -> int:
+    """The appeal guarantee: a share of the HPS, rounded up to the Rupiah."""
+    return -(-hps * basis_points // 10_000)
+
+
+async def file_appeal(ctx: Ctx, package_id: str, body: AppealIn) -> RowMapping:
+    """Sanggah banding (construction works only): the objector appeals the rejection of its objection, within
+    ``appeal_days`` of the answer, with an appeal guarantee of at least the configured share of the HPS."""
+    vendor_id = vendor_of(ctx)
+    pkg, _ = await act(ctx, package_id, Action.APPEAL)
+    await require_participant(ctx, package_id, vendor_id)
+    stmt = select(objections).where(objections.c.id == body.objection_id, objections.c.package_id == package_id)
+    objection = (await ctx.session.execute(stmt)).mappings().first()
+    if objection is None or objection["vendor_id"] != vendor_id:
+        raise DomainError("unknown-objection", "No objection of yours with this id.", field="objection_id")
+    if objection["answered_at"] is None:
+        raise Conflict("objection-unanswered", "An objection is appealed after its answer.")
+    if objection["upheld"]:
+        raise Conflict("objection-upheld", "The objection was upheld: there is nothing to appeal.")
+    if ctx.now >= objection["answered_at"] + timedelta(days=ctx.settings.appeal_days):
+        raise Conflict("appeal-period-over", "The appeal period after this objection's answer has ended.")
+    existing = (
+        await ctx.session.execute(select(appeals.c.id).where(appeals.c.objection_id == objection["id"]))
+    ).first()
+    if existing:
+        raise Conflict("already-appealed", "This objection is already appealed.")
+    required = appeal_guarantee_required(pkg["hps"], ctx.settings.appeal_guarantee_basis_points)
+    if body.guarantee.amount < required:
+        raise DomainError(
+            "guarantee-too-small",
+            f"The appeal guarantee must be at least {required} (a share of the HPS {pkg['hps']}).",
+            field="guarantee.amount",
         )
+    appeal_id = str(uuid.uuid4())
+    due = ctx.now + timedelta(days=ctx.settings.appeal_answer_days)
+    await ctx.session.execute(
+        appeals.insert().values(
+            id=appeal_id,
+            package_id=package_id,
+            objection_id=objection["id"],
+            vendor_id=vendor_id,
+            reason=body.reason,
+            guarantee_number=body.guarantee.number,
+            guarantee_issuer=body.guarantee.issuer,
+            guarantee_amount=body.guarantee.amount,
+            guarantee_required=required,
+            filed_at=ctx.now,
+            answer_due_at=due,
+        )
+    )
+    await set_status(ctx, package_id, {})
+    await ctx.outbox.add(
+        ctx.session,
+        ev.TenderAppealFiled(
+            package_id=package_id,
+            opd_id=pkg["opd_id"],
+            appeal_id=appeal_id,
+            objection_id=objection["id"],
+            vendor_id=vendor_id,
+            reason=body.reason,
+            guarantee_amount=body.guarantee.amount,
+            guarantee_required=required,
+            filed_at=ctx.now,
+            answer_due_at=due,
+        ),
+        key=package_id,
+        subject=package_id,
+    )
+    return (await ctx.session.execute(select(appeals).where(appeals.c.id == appeal_id))).mappings().one()
+
+
+async def answer_appeal(ctx: Ctx, package_id: str, appeal_id: str, body: AppealAnswerIn) -> RowMapping:
+    """Answered by the official of ``objection_escalation_role`` (the PA/KPA level, above the Pokja). A rejected
+    appeal forfeits the guarantee; an upheld one re-evaluates or fails the package."""
+    pkg, _ = await act(ctx, package_id, Action.ANSWER_APPEAL)
+    assert ctx.principal is not None
+    role = ctx.settings.objection_escalation_role
+    if not ctx.principal.has_role(role):
+        raise forbidden(f"Appeals are answered by the {role} (the PA/KPA level), not the Pokja.")
+    stmt = select(appeals).where(appeals.c.id == appeal_id, appeals.c.package_id == package_id)
+    appeal = (await ctx.session.execute(stmt)).mappings().first()
+    if appeal is None:
+        raise not_found("appeal")
+    if appeal["answered_at"] is not None:
+        raise Conflict("already-answered", "This appeal is already answered.")
+    _check_consequence(body)
+    forfeited = not body.upheld
+    await ctx.session.execute(
+        update(appeals)
+        .where(appeals.c.id == appeal_id)
+        .values(
+            answer=body.answer,
+            upheld=body.upheld,
+            consequence=body.consequence,
+            guarantee_forfeited=forfeited,
+            answered_by=ctx.actor,
+            answered_at=ctx.now,
+        )
+    )
+    await ctx.outbox.add(
+        ctx.session,
+        ev.TenderAppealAnswered(
+            package_id=package_id,
+            opd_id=pkg["opd_id"],
+            appeal_id=appeal_id,
+            objection_id=appeal["objection_id"],
+            vendor_id=appeal["vendor_id"],
+            upheld=body.upheld,
+            consequence=body.consequence,
+            answer=body.answer,
+            guarantee_forfeited=forfeited,
+            answered_by=ctx.actor,
+            answered_at=ctx.now,
+            late=ctx.now >= appeal["answer_due_at"],
+        ),
+        key=package_id,
+        subject=package_id,
+    )
+    if body.consequence == "fail":
+        return await fail(ctx, pkg, "objection_upheld", f"Appeal upheld: {body.answer}")
+    if body.consequence == "re_evaluate":
+        return await _reopen_evaluation(ctx, pkg)
     return await settle(ctx, await set_status(ctx, package_id, {}))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -12,10 +13,10 @@ from eproc_shared.auth import Role, ensure_opd, forbidden
 from eproc_shared.events.types import tender as ev
 from eproc_tender.domain import Conflict, DomainError, rules
 from eproc_tender.domain.machine import Action, Status
-from eproc_tender.domain.schedule import Stage, Window, apply_addendum, validate_schedule
+from eproc_tender.domain.schedule import Stage, Window, apply_addendum, stages_for, validate_schedule
 from eproc_tender.domain.sealing import new_package_keys
 from eproc_tender.models import addenda, package_documents, packages, stages
-from eproc_tender.schemas import AddendumIn, AssignIn, FailureIn, PackageIn, ReasonIn, ScheduleIn
+from eproc_tender.schemas import AddendumIn, AssignIn, FailureIn, PackageIn, PackagePatch, ReasonIn, ScheduleIn
 from eproc_tender.store import Ctx, act, ensure_pokja, ensure_ppk, load_schedule, set_status
 
 
@@ -56,12 +57,7 @@ def schedule_windows(schedule: dict[Stage, Window]) -> list[ev.TenderStageWindow
 
 def validate_package(body: PackageIn, ctx: Ctx) -> list[str]:
     limits = thresholds(ctx)
-    if body.qualification is rules.Qualification.PRA:
-        raise DomainError(
-            "prakualifikasi-not-supported", "Prakualifikasi is not available yet; use pasca.", field="qualification"
-        )
-    if body.envelope_system is rules.EnvelopeSystem.TWO_STAGE:
-        raise DomainError("two-stage-not-supported", "Two-stage bids are not available yet.", field="envelope_system")
+    rules.check_qualification(body.method, body.qualification, body.complexity_reason)
     if body.method is rules.Method.SELEKSI and body.evaluation_system is rules.EvaluationSystem.SCORING:
         raise DomainError(
             "evaluation-method-mismatch", "Seleksi uses quality_cost or lowest_price.", field="evaluation_system"
@@ -107,6 +103,7 @@ async def create(ctx: Ctx, body: PackageIn, *, retender_of: str | None = None) -
             size_classes=sizes,
             small_business_exemption=body.small_business_exemption,
             location=body.location,
+            complexity_reason=body.complexity_reason,
             ppk_id=ctx.principal.subject,
             status=Status.DRAFT,
             public_key=keys.public_key,
@@ -119,11 +116,48 @@ async def create(ctx: Ctx, body: PackageIn, *, retender_of: str | None = None) -
     return (await ctx.session.execute(select(packages).where(packages.c.id == package_id))).mappings().one()
 
 
+def stages_of(pkg: Mapping[str, Any]) -> tuple[Stage, ...]:
+    return stages_for(
+        prequalification=pkg["qualification"] == rules.Qualification.PRA,
+        two_stage=pkg["envelope_system"] == rules.EnvelopeSystem.TWO_STAGE,
+    )
+
+
 async def assign(ctx: Ctx, package_id: str, body: AssignIn) -> RowMapping:
     pkg, target = await act(ctx, package_id, Action.ASSIGN)
     assert ctx.principal is not None
     ensure_ppk(ctx.principal, pkg)
-    return await set_status(ctx, package_id, {"status": target, "pokja_id": body.pokja_id})
+    members = rules.check_committee(body.pokja_id, body.members, ctx.settings.pokja_sizes)
+    pokja_id = body.pokja_id or f"pokja-{pkg['code']}"
+    return await set_status(ctx, package_id, {"status": target, "pokja_id": pokja_id, "pokja_members": members})
+
+
+async def edit(ctx: Ctx, package_id: str, body: PackagePatch) -> RowMapping:
+    """The PPK changes its draft before announcement; the merged package is validated as a new one would be."""
+    pkg, target = await act(ctx, package_id, Action.EDIT)
+    assert ctx.principal is not None
+    ensure_ppk(ctx.principal, pkg)
+    if not ctx.principal.is_admin and pkg["ppk_id"] != ctx.principal.subject:
+        raise forbidden("Only the PPK who created the package edits it.")
+    changes = body.model_dump(exclude_unset=True)
+    if not changes:
+        raise DomainError("nothing-to-change", "Name at least one field to change.", field="name")
+    merged = PackageIn(**{**_package_in_values(pkg), **changes})
+    sizes = validate_package(merged, ctx)
+    values = merged.model_dump(exclude={"opd_id", "fiscal_year", "procurement_type", "method"})
+    values["hps_items"] = [i.model_dump() for i in merged.hps_items]
+    values["kbli_codes"] = list(merged.kbli_codes)
+    values["size_classes"] = sizes
+    values["search_text"] = f"{merged.name} {merged.satker or ''} {merged.location or ''} {pkg['code']}".lower()
+    if Status(pkg["status"]) is Status.ASSIGNED and stages_of(pkg) != stages_of({**pkg, **values}):
+        # The schedule names the stages of the old shape: it has to be set again.
+        await ctx.session.execute(delete(stages).where(stages.c.package_id == package_id))
+        values["submission_ends_at"] = None
+    return await set_status(ctx, package_id, {**values, "status": target})
+
+
+def _package_in_values(pkg: RowMapping) -> dict[str, Any]:
+    return {name: pkg[name] for name in PackageIn.model_fields}
 
 
 def _windows(body: dict[Stage, Any]) -> dict[Stage, Window]:
@@ -146,7 +180,7 @@ async def set_schedule(ctx: Ctx, package_id: str, body: ScheduleIn) -> RowMappin
     assert ctx.principal is not None
     ensure_pokja(ctx.principal, pkg)
     schedule = _windows(body.stages)
-    validate_schedule(schedule)
+    validate_schedule(schedule, stages_of(pkg), exact=True)
     await _write_schedule(ctx, package_id, schedule)
     return await set_status(
         ctx, package_id, {"status": target, "submission_ends_at": schedule[Stage.SUBMISSION].ends_at}
@@ -204,6 +238,7 @@ async def amend(ctx: Ctx, package_id: str, body: AddendumIn) -> RowMapping:
         now=ctx.now,
         documents_changed=body.documents_changed,
         min_working_days=ctx.settings.addendum_min_working_days,
+        stages=stages_of(pkg),
     )
     number = (
         await ctx.session.execute(select(func.count()).where(addenda.c.package_id == package_id))
@@ -287,27 +322,7 @@ async def retender(ctx: Ctx, package_id: str) -> RowMapping:
     already = (await ctx.session.execute(select(packages.c.id).where(packages.c.retender_of == package_id))).first()
     if already:
         raise Conflict("already-retendered", f"This package was already re-tendered as {already[0]}.")
-    body = PackageIn(
-        name=pkg["name"],
-        opd_id=pkg["opd_id"],
-        satker=pkg["satker"],
-        fiscal_year=pkg["fiscal_year"],
-        procurement_type=pkg["procurement_type"],
-        method=pkg["method"],
-        qualification=pkg["qualification"],
-        envelope_system=pkg["envelope_system"],
-        evaluation_system=pkg["evaluation_system"],
-        technical_weight=pkg["technical_weight"],
-        price_weight=pkg["price_weight"],
-        contract_type=pkg["contract_type"],
-        pagu=pkg["pagu"],
-        hps=pkg["hps"],
-        hps_items=pkg["hps_items"],
-        kbli_codes=pkg["kbli_codes"],
-        size_classes=pkg["size_classes"],
-        small_business_exemption=pkg["small_business_exemption"],
-        location=pkg["location"],
-    )
+    body = PackageIn(**_package_in_values(pkg))
     if not ctx.principal.has_role(Role.PPK) and not ctx.principal.is_admin:
         raise forbidden("Only the PPK re-tenders a package.")
     return await create(ctx, body, retender_of=package_id)

@@ -15,7 +15,8 @@ from eproc_tender.clock import JAKARTA
 from eproc_tender.domain import Conflict
 from eproc_tender.domain.eligibility import Requirements, ineligibility_reasons
 from eproc_tender.domain.machine import Action
-from eproc_tender.models import participants, questions, vendor_facts
+from eproc_tender.domain.rules import Qualification
+from eproc_tender.models import packages, participants, questions, vendor_facts
 from eproc_tender.schemas import AnswerIn, QuestionIn
 from eproc_tender.store import Ctx, act, ensure_pokja, not_found
 
@@ -38,9 +39,15 @@ async def participant(ctx: Ctx, package_id: str, vendor_id: str) -> RowMapping |
 
 
 async def require_participant(ctx: Ctx, package_id: str, vendor_id: str) -> RowMapping:
+    """A registered vendor; with prakualifikasi, one invited after passing it."""
     row = await participant(ctx, package_id, vendor_id)
     if row is None:
         raise ProblemError(403, "Forbidden", "Register for this package first.", slug="not-a-participant")
+    qualification = (
+        await ctx.session.execute(select(packages.c.qualification).where(packages.c.id == package_id))
+    ).scalar_one()
+    if Qualification(qualification) is Qualification.PRA and row["prequalified"] is not True:
+        raise ProblemError(403, "Forbidden", "Only vendors who passed prakualifikasi are invited.", slug="not-invited")
     return row
 
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from eproc_shared.problems import ProblemError
 from eproc_tender.domain.machine import Status
 from eproc_tender.flows import evaluating
 from eproc_tender.routes.deps import UserCtx
-from eproc_tender.schemas import AwardIn, JudgementIn, ObjectionAnswerIn, ObjectionIn
+from eproc_tender.schemas import AppealAnswerIn, AppealIn, AwardIn, JudgementIn, ObjectionAnswerIn, ObjectionIn
 from eproc_tender.store import get_package
-from eproc_tender.views import detail, is_official
+from eproc_tender.views import SEALED_STATUSES, detail, is_official
 
 router = APIRouter(prefix="/packages/{package_id}", tags=["opening, evaluation and award"])
 
@@ -27,6 +27,13 @@ async def open_prices(package_id: str, ctx: UserCtx) -> dict[str, Any]:
     return await detail(ctx, await evaluating.open_prices(ctx, package_id))
 
 
+@router.post(
+    "/second-stage", summary="Two-stage: invite the bidders who passed the first stage to their second offer (Pokja)"
+)
+async def invite_second_stage(package_id: str, ctx: UserCtx) -> dict[str, Any]:
+    return await detail(ctx, await evaluating.invite_second_stage(ctx, package_id))
+
+
 @router.put("/evaluations/{vendor_id}", summary="Record the Pokja's judgement of one bid")
 async def judge(package_id: str, vendor_id: str, body: JudgementIn, ctx: UserCtx) -> dict[str, Any]:
     await evaluating.judge(ctx, package_id, vendor_id, body)
@@ -39,7 +46,7 @@ async def evaluation_view(package_id: str, ctx: UserCtx) -> dict[str, Any]:
     assert ctx.principal is not None
     if not is_official(ctx.principal, pkg):
         raise ProblemError(403, "Forbidden", "Only the package's officials see the evaluation.", slug="forbidden")
-    if Status(pkg["status"]) in (Status.DRAFT, Status.ASSIGNED, Status.ANNOUNCED, Status.CLOSED):
+    if Status(pkg["status"]) in SEALED_STATUSES:
         raise ProblemError(409, "Sealed", "The bids are sealed until opening.", slug="sealed")
     outcome, leader, opened = await evaluating.outcome_of(ctx, pkg)
     results = {r.vendor_id: r for r in outcome.results}
@@ -73,9 +80,17 @@ async def evaluation_view(package_id: str, ctx: UserCtx) -> dict[str, Any]:
     }
 
 
-@router.post("/winner", summary="Announce the winner the evaluation determined (Pokja); opens the objection period")
-async def announce_winner(package_id: str, ctx: UserCtx) -> dict[str, Any]:
-    return await detail(ctx, await evaluating.announce_winner(ctx, package_id))
+@router.post(
+    "/winner",
+    summary="Approve and announce the winner the evaluation determined (Pokja); opens the objection period",
+    description="Each Pokja member who calls this approves the determined outcome; it is announced once more than "
+    "half the members approved the same outcome (202 until then; a Pokja of one account decides alone).",
+)
+async def announce_winner(package_id: str, ctx: UserCtx, response: Response) -> dict[str, Any]:
+    out = await detail(ctx, await evaluating.announce_winner(ctx, package_id))
+    if out["status"] == Status.EVALUATION:
+        response.status_code = status.HTTP_202_ACCEPTED
+    return out
 
 
 @router.post("/objections", status_code=status.HTTP_201_CREATED, summary="Object (sanggah) to the result (participant)")
@@ -87,6 +102,25 @@ async def file_objection(package_id: str, body: ObjectionIn, ctx: UserCtx) -> di
 @router.post("/objections/{objection_id}/answer", summary="Answer an objection (Pokja)")
 async def answer_objection(package_id: str, objection_id: str, body: ObjectionAnswerIn, ctx: UserCtx) -> dict[str, Any]:
     return await detail(ctx, await evaluating.answer_objection(ctx, package_id, objection_id, body))
+
+
+@router.post(
+    "/appeals",
+    status_code=status.HTTP_201_CREATED,
+    summary="Appeal (sanggah banding) a rejected objection, construction works only (the objector)",
+)
+async def file_appeal(package_id: str, body: AppealIn, ctx: UserCtx) -> dict[str, Any]:
+    row = await evaluating.file_appeal(ctx, package_id, body)
+    keys = ("id", "package_id", "objection_id", "vendor_id", "guarantee_amount", "guarantee_required", "filed_at")
+    return {k: row[k] for k in (*keys, "answer_due_at")}
+
+
+@router.post(
+    "/appeals/{appeal_id}/answer",
+    summary="Answer an appeal (the PA/KPA-level official: TENDER_OBJECTION_ESCALATION_ROLE)",
+)
+async def answer_appeal(package_id: str, appeal_id: str, body: AppealAnswerIn, ctx: UserCtx) -> dict[str, Any]:
+    return await detail(ctx, await evaluating.answer_appeal(ctx, package_id, appeal_id, body))
 
 
 @router.post("/award", summary="Issue the award letter (SPPBJ) after the objection period (PPK)")

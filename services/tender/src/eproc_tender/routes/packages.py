@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, status
 from fastapi import Path as PathParam
+from fastapi.responses import FileResponse
 from sqlalchemy import func, insert, select
 
 from eproc_shared.auth import CurrentPrincipal, forbidden
@@ -16,10 +18,10 @@ from eproc_tender.domain.machine import Action, Status
 from eproc_tender.flows import packages as flow
 from eproc_tender.flows.files import store_plain
 from eproc_tender.models import package_documents
-from eproc_tender.routes.deps import UserCtx, clock_of
-from eproc_tender.schemas import AddendumIn, AssignIn, FailureIn, PackageIn, ReasonIn, ScheduleIn
+from eproc_tender.routes.deps import ReaderCtx, UserCtx, clock_of
+from eproc_tender.schemas import AddendumIn, AssignIn, FailureIn, PackageIn, PackagePatch, ReasonIn, ScheduleIn
 from eproc_tender.settings import TenderSettings
-from eproc_tender.store import Ctx, act, lock_package
+from eproc_tender.store import Ctx, act, get_package, lock_package, not_found
 from eproc_tender.views import detail, is_official
 
 router = APIRouter(prefix="/packages", tags=["packages"])
@@ -31,7 +33,15 @@ async def create_package(body: PackageIn, ctx: UserCtx) -> dict[str, Any]:
     return await detail(ctx, await flow.create(ctx, body))
 
 
-@router.post("/{package_id}/assignment", summary="Hand the package to a Pokja (PPK)")
+@router.patch("/{package_id}", summary="Edit the PPK's own draft before announcement (PPK who created it)")
+async def edit_package(package_id: str, body: PackagePatch, ctx: UserCtx) -> dict[str, Any]:
+    return await detail(ctx, await flow.edit(ctx, package_id, body))
+
+
+@router.post(
+    "/{package_id}/assignment",
+    summary="Hand the package to a Pokja (PPK): one Pokja account (pokja_id) or a committee (members)",
+)
 async def assign(package_id: str, body: AssignIn, ctx: UserCtx) -> dict[str, Any]:
     return await detail(ctx, await flow.assign(ctx, package_id, body))
 
@@ -88,7 +98,7 @@ async def upload_document(
             session=session, outbox=runtime.outbox, settings=settings, now=clock_of(request).now(), principal=principal
         )
         pkg = await lock_package(ctx, package_id, shared=True)
-        action = Action.AMEND if Status(pkg["status"]) is Status.ANNOUNCED else Action.EDIT
+        action = Action.EDIT if Status(pkg["status"]) in (Status.DRAFT, Status.ASSIGNED) else Action.AMEND
         await act(ctx, package_id, action, shared=True)
         if not is_official(principal, pkg):
             raise forbidden("Only the package's PPK or Pokja upload its documents.")
@@ -117,3 +127,43 @@ async def upload_document(
         }
         await session.execute(insert(package_documents).values(**row))
     return {k: row[k] for k in ("id", "name", "version", "sha256", "size", "content_type", "published")}
+
+
+@router.get(
+    "/{package_id}/documents/{document_id}",
+    summary="Download a procurement document version",
+    description="Published versions: anyone once the package is announced. Unpublished (staged) versions: the "
+    "package's officials. `Repr-Digest` (RFC 9530) and `X-Content-SHA256` carry the SHA-256 recorded at upload.",
+    response_class=FileResponse,
+)
+async def download_document(package_id: str, document_id: str, ctx: ReaderCtx) -> FileResponse:
+    pkg = await get_package(ctx.session, package_id)
+    stmt = select(package_documents).where(
+        package_documents.c.id == document_id, package_documents.c.package_id == package_id
+    )
+    row = (await ctx.session.execute(stmt)).mappings().first()
+    announced = Status(pkg["status"]) not in (Status.DRAFT, Status.ASSIGNED)
+    if row is None or not (is_official(ctx.principal, pkg) or (row["published"] and announced)):
+        raise not_found("document")
+    digest = base64.b64encode(bytes.fromhex(row["sha256"])).decode()
+    return FileResponse(
+        row["path"],
+        media_type=row["content_type"],
+        filename=f"{row['name']}",
+        headers={
+            "Repr-Digest": f"sha-256=:{digest}:",
+            "X-Content-SHA256": row["sha256"],
+            "ETag": f'"{row["sha256"]}"',
+            "X-Document-Version": str(row["version"]),
+        },
+    )
+
+
+public_documents = APIRouter(prefix="/public/packages", tags=["public"])
+public_documents.add_api_route(
+    "/{package_id}/documents/{document_id}",
+    download_document,
+    methods=["GET"],
+    response_class=FileResponse,
+    summary="Download a published procurement document (public path)",
+)

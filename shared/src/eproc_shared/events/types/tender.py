@@ -244,3 +244,78 @@ class TenderCancelled(Event):
     opd_id: str
     reason: str
     cancelled_at: datetime
+
+
+class TenderVendorRef(_Part):
+    vendor_id: str
+    vendor_name: str
+
+
+@event("tender.prequalification_announced", 1, PUBLIC_TOPIC)
+class TenderPrequalificationAnnounced(Event):
+    """Prakualifikasi results: who passed (and is invited to bid) and who did not; reasons are not public."""
+
+    package_id: str
+    opd_id: str
+    passed: list[TenderVendorRef]
+    not_passed: list[TenderVendorRef]
+    bid_deadline: datetime = Field(description="Deadline of the invited vendors' bids.")
+    announced_at: datetime
+
+
+@event("tender.second_stage_invited", 1, PUBLIC_TOPIC)
+class TenderSecondStageInvited(Event):
+    """Two-stage: the bidders who passed the first (administrative and technical) stage may send their second
+    offer (revised technical offer and price) until ``deadline``."""
+
+    package_id: str
+    opd_id: str
+    invited_vendor_ids: list[str]
+    deadline: datetime
+    invited_at: datetime
+
+
+@event("tender.appeal_filed", 1, TOPIC)
+class TenderAppealFiled(Event):
+    """Sanggah banding (construction works): an objector appeals the rejection of its objection."""
+
+    package_id: str
+    opd_id: str
+    appeal_id: str
+    objection_id: str
+    vendor_id: str
+    reason: str = private(description="The appellant's statement.")
+    guarantee_amount: int = Field(description="Appeal guarantee offered, integer Rupiah.")
+    guarantee_required: int = Field(description="Appeal guarantee required (a share of the HPS).")
+    filed_at: datetime
+    answer_due_at: datetime
+
+
+@event("tender.appeal_answered", 1, TOPIC)
+class TenderAppealAnswered(Event):
+    package_id: str
+    opd_id: str
+    appeal_id: str
+    objection_id: str
+    vendor_id: str
+    upheld: bool
+    consequence: Literal["none", "re_evaluate", "fail"]
+    answer: str = private()
+    guarantee_forfeited: bool = Field(description="A rejected appeal forfeits the guarantee.")
+    answered_by: str
+    answered_at: datetime
+    late: bool = Field(description="Answered after the appeal answer period.")
+
+
+@event("tender.committee_decided", 1, TOPIC)
+class TenderCommitteeDecided(Event):
+    """A decision the Pokja takes as a committee (winner determination), with the members who approved it."""
+
+    package_id: str
+    opd_id: str
+    decision: Literal["winner_determination"]
+    members: list[str]
+    approved_by: list[str]
+    winner_vendor_id: str | None = None
+    failure: str | None = Field(default=None, description="Why the evaluation fails the package, if it does.")
+    decided_at: datetime
