@@ -112,3 +112,43 @@ async def _status(client: httpx.AsyncClient, wanted: str) -> dict | None:
 
 async def _json(client: httpx.AsyncClient, path: str):
     return (await client.get(path)).json()
+
+
+async def test_racing_writes_and_database_outages_answer_4xx_5xx_problems_not_500() -> None:
+    """A unique-constraint race is a 409 to retry and a database outage a 503, never a bare 500."""
+    from fastapi import FastAPI
+    from sqlalchemy import Column, Integer, MetaData, String, Table, insert
+
+    from eproc_shared.db import create_engine
+    from eproc_shared.service_app import install_conventions
+
+    metadata = MetaData()
+    names = Table("names", metadata, Column("id", Integer, primary_key=True), Column("name", String(20), unique=True))
+    engine = create_engine("sqlite+aiosqlite:///:memory:")
+    unreachable = create_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    app = FastAPI()
+    install_conventions(app, "sample-errors")
+
+    @app.post("/names/{name}")
+    async def add(name: str) -> dict[str, str]:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+            await conn.execute(insert(names).values(name=name))
+            await conn.execute(insert(names).values(name=name))  # the racing twin
+        return {"name": name}
+
+    @app.get("/elsewhere")
+    async def elsewhere() -> dict[str, str]:
+        async with unreachable.connect():
+            return {}
+
+    async with serve(app) as base, httpx.AsyncClient(base_url=base) as client:
+        conflict = await client.post("/names/budi")
+        assert conflict.status_code == 409
+        assert conflict.headers["content-type"] == "application/problem+json"
+        assert "Retry" in conflict.json()["detail"]
+        down = await client.get("/elsewhere")
+        assert down.status_code == 503
+        assert down.headers["retry-after"] == "2"
+    await engine.dispose()
+    await unreachable.dispose()

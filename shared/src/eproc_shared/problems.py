@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from eproc_shared.logging_setup import request_id_var
@@ -115,6 +116,35 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
         detail = exc.detail if isinstance(exc.detail, str) else None
         return problem_response(request, exc.status_code, title, detail, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(IntegrityError)
+    async def _conflict(request: Request, exc: IntegrityError) -> JSONResponse:
+        # Two requests raced on the same record (the unique constraints caught it); the transaction
+        # rolled back whole, so the caller can simply retry.
+        log.info("integrity conflict on %s %s: %s", request.method, request.url.path, exc.orig)
+        return problem_response(
+            request,
+            409,
+            "Conflicting change",
+            "Another change to the same record was saved at the same moment; nothing of this request was saved. "
+            "Retry the request.",
+            slug="conflict",
+        )
+
+    async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+        return problem_response(
+            request,
+            503,
+            "Database unavailable",
+            "The database could not be reached or was busy; nothing was changed. Retry shortly.",
+            slug="database-unavailable",
+            headers={"Retry-After": "2"},
+        )
+
+    # A refused connection reaches us unwrapped from asyncpg; a lost or busy one as OperationalError.
+    for unavailable in (OperationalError, InterfaceError, ConnectionError):
+        app.add_exception_handler(unavailable, _database_unavailable)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
