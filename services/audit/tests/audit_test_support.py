@@ -1,8 +1,8 @@
 """Helpers of the audit service tests: a real token issuer, the service on a real socket with a movable
 clock, a raw CloudEvents producer, and a migrated audit database for the chain tests.
 
-The issuer is the smallest local equivalent of the one in shared/tests/test_auth.py (a JWKS served
-over HTTP, Ed25519 tokens); the service verifies every token against it as in production.
+The issuer is eproc_shared.testing.TestIssuer: real Ed25519 tokens the service verifies with its own
+verifier, as in production (the gateway's tests cover JWKS over HTTP and rotation).
 """
 
 from __future__ import annotations
@@ -11,80 +11,40 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 from aiokafka import AIOKafkaProducer
-from cryptography.hazmat.primitives.asymmetric import ed25519
-from fastapi import FastAPI
-from jwt.algorithms import OKPAlgorithm
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import eproc_audit
 from eproc_audit.main import create_app
 from eproc_audit.settings import AuditSettings
+from eproc_shared.auth import install_auth
 from eproc_shared.broker import ensure_topics, make_producer
 from eproc_shared.consumer import RawEvent
 from eproc_shared.db import create_engine, upgrade
 from eproc_shared.settings import BrokerSettings
-from eproc_shared.testing import serve
+from eproc_shared.testing import ManualClock, TestIssuer, serve
 from eproc_shared.topics import load_topics
 
 AUDIENCE = "eproc"
 MIGRATIONS = Path(eproc_audit.__file__).parent / "migrations"
 
 
-class Issuer:
-    def __init__(self) -> None:
-        self.key = ed25519.Ed25519PrivateKey.generate()
-        self.kid = uuid.uuid4().hex[:8]
-        self.url = ""
-
-    def app(self) -> FastAPI:
-        app = FastAPI()
-        jwk = {
-            **OKPAlgorithm.to_jwk(self.key.public_key(), as_dict=True),
-            "kid": self.kid,
-            "alg": "EdDSA",
-            "use": "sig",
-        }
-
-        @app.get("/jwks")
-        async def jwks() -> dict[str, Any]:
-            return {"keys": [jwk]}
-
-        return app
-
-    def token(self, sub: str, roles: list[str], **claims: Any) -> str:
-        now = datetime.now(UTC)
-        body = {
-            "iss": self.url,
-            "aud": AUDIENCE,
-            "sub": sub,
-            "iat": int(now.timestamp()),
-            "exp": int((now + timedelta(hours=1)).timestamp()),
-            "roles": roles,
-            **claims,
-        }
-        return jwt.encode(body, self.key, algorithm="EdDSA", headers={"kid": self.kid})
+class Issuer(TestIssuer):
+    pass
 
 
-class Clock:
+class Clock(ManualClock):
     """The service's clock, moved by the test: 10:00 in Jakarta on 2 March 2026 to start with."""
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+        super().__init__(datetime(2026, 3, 2, 3, 0, tzinfo=UTC))
 
 
 def raw_headers(
@@ -115,7 +75,7 @@ class Service:
     sent: list[str] = field(default_factory=list)
 
     def auth(self, sub: str, *roles: str, **claims: Any) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.issuer.token(sub, list(roles), **claims)}"}
+        return self.issuer.headers(sub, *roles, **claims)
 
     @property
     def admin(self) -> dict[str, str]:
@@ -167,20 +127,12 @@ class Service:
 
 
 @pytest.fixture
-async def issuer() -> AsyncIterator[Issuer]:
-    issuer = Issuer()
-    async with serve(issuer.app()) as url:
-        issuer.url = url
-        yield issuer
+def issuer() -> Issuer:
+    return Issuer()
 
 
 @pytest.fixture
-async def service(
-    database_url: str, broker: BrokerSettings, issuer: Issuer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Service]:
-    monkeypatch.setenv("AUTH_ISSUER", issuer.url)
-    monkeypatch.setenv("AUTH_JWKS_URL", f"{issuer.url}/jwks")
-    monkeypatch.setenv("AUTH_AUDIENCE", AUDIENCE)
+async def service(database_url: str, broker: BrokerSettings, issuer: Issuer, tmp_path: Path) -> AsyncIterator[Service]:
     clock = Clock()
     settings = AuditSettings(
         database_url=database_url,
@@ -197,6 +149,7 @@ async def service(
     producer = make_producer(broker)
     await producer.start()
     app = create_app(settings, clock=clock)
+    install_auth(app, issuer.verifier())
     try:
         async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
             yield Service(url, issuer, clock, database_url, settings, client, producer)

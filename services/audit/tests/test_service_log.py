@@ -4,6 +4,7 @@ HTTP, and access follows real tokens."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -62,6 +63,8 @@ async def test_every_internal_event_is_logged_once_and_the_log_verifies(service:
     assert by_id[announced]["type"] == "tender.announced.v1", "public announcements are part of the record"
     assert not [e for e in everything if e["type"] == "audit.checkpoint_signed.v1"], "the log skips its own checkpoints"
 
+    # The log also reads what other tests left on the shared broker's topics: let it settle first.
+    everything = await _settled(service)
     report = (await service.client.get("/verify", headers=service.auditor())).json()
     assert report["ok"] is True, report
     assert report["entries_checked"] == len(everything)
@@ -140,3 +143,15 @@ async def _published_checkpoint(service: Service, head_hash: str) -> dict:
         return await eventually(find)
     finally:
         await consumer.stop()
+
+
+async def _settled(service) -> list:
+    """The log's entries once two reads half a second apart agree."""
+    previous = await service.entries()
+    for _ in range(60):
+        await asyncio.sleep(0.5)
+        current = await service.entries()
+        if len(current) == len(previous):
+            return current
+        previous = current
+    raise AssertionError("the log kept growing for 30 s")

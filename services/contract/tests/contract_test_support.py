@@ -17,24 +17,21 @@ from typing import Any
 
 import httpx
 import jsonschema
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ed25519
-from jwt.algorithms import OKPAlgorithm
 from sqlalchemy import select
 
 from eproc_contract.clock import jakarta_date
 from eproc_contract.main import create_app
 from eproc_contract.models import messaging
 from eproc_contract.settings import ContractSettings
-from eproc_shared.auth import AuthSettings, KeySet, TokenVerifier, install_auth
+from eproc_shared.auth import install_auth
 from eproc_shared.broker import ensure_topics, make_consumer, make_producer
 from eproc_shared.db import create_engine
 from eproc_shared.events.catalogue import CATALOGUE
 from eproc_shared.events.envelope import Envelope
 from eproc_shared.events.types.tender import TenderAwarded, TenderAwardWinner, TenderPackageFacts
 from eproc_shared.settings import BrokerSettings
-from eproc_shared.testing import eventually, serve
+from eproc_shared.testing import ManualClock, TestIssuer, eventually, serve
 
 ROOT = Path(__file__).resolve().parents[3]
 ISSUER = "https://issuer.test"
@@ -42,47 +39,16 @@ AUDIENCE = "eproc"
 OPD = "dpupr"
 
 
-class Issuer:
+class Issuer(TestIssuer):
     def __init__(self) -> None:
-        self.key = ed25519.Ed25519PrivateKey.generate()
-        self.kid = uuid.uuid4().hex[:8]
-
-    def jwks(self) -> dict[str, Any]:
-        jwk = OKPAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
-        return {"keys": [{**jwk, "kid": self.kid, "alg": "EdDSA", "use": "sig"}]}
-
-    def verifier(self) -> TokenVerifier:
-        async def fetch() -> dict[str, Any]:
-            return self.jwks()
-
-        settings = AuthSettings(issuer=ISSUER, audience=AUDIENCE, jwks_url="http://127.0.0.1:9/unused")
-        return TokenVerifier(settings, key_sets={ISSUER: KeySet(fetch)})
-
-    def token(self, sub: str, roles: list[str], **claims: Any) -> str:
-        now = datetime.now(UTC)
-        body = {
-            "iss": ISSUER,
-            "aud": AUDIENCE,
-            "sub": sub,
-            "iat": int(now.timestamp()),
-            "exp": int((now + timedelta(hours=1)).timestamp()),
-            "roles": roles,
-            **claims,
-        }
-        return jwt.encode(body, self.key, algorithm="EdDSA", headers={"kid": self.kid})
+        super().__init__(ISSUER, AUDIENCE)
 
 
-class Clock:
+class Clock(ManualClock):
     """The service's clock, moved by the test: 10:00 in Jakarta on 2 March 2026 to start with."""
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+        super().__init__(datetime(2026, 3, 2, 3, 0, tzinfo=UTC))
 
 
 @dataclass
@@ -95,7 +61,7 @@ class Service:
     database_url: str
 
     def auth(self, sub: str, *roles: str, **claims: Any) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.issuer.token(sub, list(roles), **claims)}"}
+        return self.issuer.headers(sub, *roles, **claims)
 
     def ppk(self, opd: str = OPD, sub: str = "ppk-1") -> dict[str, str]:
         return self.auth(sub, "ppk", opd_id=opd)

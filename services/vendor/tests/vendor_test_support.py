@@ -11,21 +11,18 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ed25519
-from fastapi import FastAPI
-from jwt.algorithms import OKPAlgorithm
 from sqlalchemy import select
 
+from eproc_shared.auth import install_auth
 from eproc_shared.db import create_engine
 from eproc_shared.settings import BrokerSettings
-from eproc_shared.testing import serve
+from eproc_shared.testing import ManualClock, TestIssuer, serve
 from eproc_vendor.main import create_app
 from eproc_vendor.models import messaging
 from eproc_vendor.settings import VendorSettings
@@ -33,52 +30,15 @@ from eproc_vendor.settings import VendorSettings
 AUDIENCE = "eproc"
 
 
-class Issuer:
-    def __init__(self) -> None:
-        self.key = ed25519.Ed25519PrivateKey.generate()
-        self.kid = uuid.uuid4().hex[:8]
-        self.url = ""
-
-    def app(self) -> FastAPI:
-        app = FastAPI()
-        jwk = {
-            **OKPAlgorithm.to_jwk(self.key.public_key(), as_dict=True),
-            "kid": self.kid,
-            "alg": "EdDSA",
-            "use": "sig",
-        }
-
-        @app.get("/jwks")
-        async def jwks() -> dict[str, Any]:
-            return {"keys": [jwk]}
-
-        return app
-
-    def token(self, sub: str, roles: list[str], **claims: Any) -> str:
-        now = datetime.now(UTC)
-        body = {
-            "iss": self.url,
-            "aud": AUDIENCE,
-            "sub": sub,
-            "iat": int(now.timestamp()),
-            "exp": int((now + timedelta(hours=1)).timestamp()),
-            "roles": roles,
-            **claims,
-        }
-        return jwt.encode(body, self.key, algorithm="EdDSA", headers={"kid": self.kid})
+class Issuer(TestIssuer):
+    pass
 
 
-class Clock:
+class Clock(ManualClock):
     """The service's clock, moved by the test: 10:00 in Jakarta on 2 January 2026 to start with."""
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 1, 2, 3, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+        super().__init__(datetime(2026, 1, 2, 3, 0, tzinfo=UTC))
 
 
 @dataclass
@@ -92,7 +52,7 @@ class Service:
     tokens: dict[str, str] = field(default_factory=dict)
 
     def auth(self, sub: str, *roles: str, **claims: Any) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.issuer.token(sub, list(roles), **claims)}"}
+        return self.issuer.headers(sub, *roles, **claims)
 
     def vendor(self, vendor_id: str) -> dict[str, str]:
         return self.auth(f"user-{vendor_id}", "vendor", vendor_id=vendor_id)
@@ -124,18 +84,15 @@ class Service:
 
 
 @pytest.fixture
-async def issuer() -> AsyncIterator[Issuer]:
-    issuer = Issuer()
-    async with serve(issuer.app()) as url:
-        issuer.url = url
-        yield issuer
+def issuer() -> Issuer:
+    return Issuer()
 
 
 @asynccontextmanager
 async def running_service(
     database_url: str, broker: BrokerSettings, issuer: Issuer, tmp_path: Path, **overrides: Any
 ) -> AsyncIterator[Service]:
-    """The vendor service on a free port, verifying tokens against ``issuer`` (AUTH_* set by the caller)."""
+    """The vendor service on a free port, verifying tokens of ``issuer``."""
     clock = Clock()
     options: dict[str, Any] = {
         "database_url": database_url,
@@ -148,15 +105,14 @@ async def running_service(
         "consumer_max_attempts": 2,
     }
     app = create_app(VendorSettings(**(options | overrides)), clock=clock)
+    install_auth(app, issuer.verifier())
     async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
         yield Service(url, issuer, clock, database_url, tmp_path / "files", client)
 
 
 @pytest.fixture
-def auth_env(issuer: Issuer, monkeypatch: pytest.MonkeyPatch) -> Issuer:
-    monkeypatch.setenv("AUTH_ISSUER", issuer.url)
-    monkeypatch.setenv("AUTH_JWKS_URL", f"{issuer.url}/jwks")
-    monkeypatch.setenv("AUTH_AUDIENCE", AUDIENCE)
+def auth_env(issuer: Issuer) -> Issuer:
+    """The issuer the service trusts (kept under this name for the tests that ask for it)."""
     return issuer
 
 

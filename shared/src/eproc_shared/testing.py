@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +165,70 @@ async def eventually(check: Any, timeout_s: float = 20.0, interval_s: float = 0.
             return last
         await asyncio.sleep(interval_s)
     raise AssertionError(f"condition not met within {timeout_s}s; last value: {last!r}")
+
+
+class TestIssuer:
+    """A token issuer for service tests: one Ed25519 key, tokens for any principal, and a verifier that
+    trusts it without any HTTP (install it on a service app with ``install_auth`` before it starts).
+
+    The gateway's own tests exercise the real issuer, JWKS over HTTP and rotation; services only need
+    tokens their verifier accepts, so that their object-level rules can be tested with real signatures.
+    """
+
+    __test__ = False  # not a test class, despite its name
+
+    def __init__(self, issuer: str = "https://issuer.test", audience: str = "eproc") -> None:
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+
+        self.issuer = issuer
+        self.audience = audience
+        self.key = ed25519.Ed25519PrivateKey.generate()
+        self.kid = uuid.uuid4().hex[:8]
+
+    def jwks(self) -> dict[str, Any]:
+        from jwt.algorithms import OKPAlgorithm
+
+        jwk = OKPAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
+        return {"keys": [{**jwk, "kid": self.kid, "alg": "EdDSA", "use": "sig"}]}
+
+    def verifier(self) -> Any:
+        from eproc_shared.auth import AuthSettings, KeySet, TokenVerifier
+
+        async def fetch() -> dict[str, Any]:
+            return self.jwks()
+
+        settings = AuthSettings(issuer=self.issuer, audience=self.audience, jwks_url="http://127.0.0.1:9/unused")
+        return TokenVerifier(settings, key_sets={self.issuer: KeySet(fetch)})
+
+    def token(self, sub: str, roles: list[str], **claims: Any) -> str:
+        import jwt
+
+        now = datetime.now(UTC)
+        body = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": sub,
+            "iat": int(now.timestamp()),
+            "exp": int((now + timedelta(hours=1)).timestamp()),
+            "roles": roles,
+            **claims,
+        }
+        return jwt.encode(body, self.key, algorithm="EdDSA", headers={"kid": self.kid})
+
+    def headers(self, sub: str, *roles: str, **claims: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(sub, list(roles), **claims)}"}
+
+
+class ManualClock:
+    """A clock a test moves by hand; services take it as their injectable clock."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("start must be timezone-aware")
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)

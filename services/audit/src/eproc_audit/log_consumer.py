@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from eproc_audit.clock import Clock
 from eproc_audit.log_writer import append
 from eproc_audit.models import messaging
+from eproc_audit.projection import Projection
 from eproc_audit.settings import AuditSettings
 from eproc_shared.consumer import EventConsumer, RawEvent
 from eproc_shared.service_app import ServiceRuntime
@@ -20,9 +21,18 @@ def logged_topics(settings: AuditSettings) -> list[str]:
     return sorted(s.name for s in specs if s.visibility in wanted and s.name != "eproc.audit.public")
 
 
+def public_topics(settings: AuditSettings) -> set[str]:
+    return {s.name for s in load_topics(settings.broker).values() if s.visibility == "public"}
+
+
 def log_consumer(runtime: ServiceRuntime, settings: AuditSettings, clock: Clock) -> EventConsumer:
+    projection = Projection(settings, public_topics(settings))
+
     async def record(session: AsyncSession, event: RawEvent) -> None:
-        await append(session, event, clock())
+        now = clock()
+        seq = await append(session, event, now)
+        if seq is not None:  # a redelivery appends nothing and so teaches nothing
+            await projection.apply(session, seq, event.type, event.topic, event.data, now)
 
     return EventConsumer(
         settings.log_consumer_group,

@@ -12,7 +12,7 @@ from eproc_audit.checkpoints import register_key, run_checkpoints
 from eproc_audit.clock import Clock, system_clock
 from eproc_audit.log_consumer import log_consumer
 from eproc_audit.models import messaging, metadata
-from eproc_audit.routes import assignments, integrity, public, timelines
+from eproc_audit.routes import assignments, feed, indicators, integrity, ocds, public, red_flags, timelines
 from eproc_audit.settings import AuditSettings
 from eproc_audit.signing import load_signing_key
 from eproc_shared.service_app import ServiceRuntime, build_service_app
@@ -47,7 +47,16 @@ def create_app(settings: AuditSettings | None = None, *, clock: Clock = system_c
         migrations=Path(__file__).parent / "migrations",
         metadata=metadata,
         tables=messaging,
-        routers=[public.router, integrity.router, assignments.router, timelines.router],
+        routers=[
+            public.router,
+            feed.router,
+            red_flags.router,
+            indicators.router,
+            ocds.router,
+            integrity.router,
+            assignments.router,
+            timelines.router,
+        ],
         on_start=on_start,
     )
     app.state.clock = clock

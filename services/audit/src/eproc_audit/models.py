@@ -129,3 +129,86 @@ assignment_packages = Table(
     Column("assignment_id", String(36), ForeignKey("audit_assignments.id"), primary_key=True),
     Column("package_id", String(ID), primary_key=True),
 )
+
+# What the log teaches about packages, bids and contracts, kept up to date in the log consumer's
+# transaction (eproc_audit.projection) for red flags and governance indicators. Each ``*_seq``
+# column is the log entry the value came from: the evidence of a flag.
+packages = Table(
+    "audit_packages",
+    metadata,
+    Column("package_id", String(ID), primary_key=True),
+    Column("opd_id", String(ID), nullable=True),
+    Column("fiscal_year", Integer, nullable=True),
+    Column("method", String(40), nullable=True),
+    Column("evaluation_system", String(40), nullable=True),
+    Column("pagu", BigInteger, nullable=True),
+    Column("hps", BigInteger, nullable=True),
+    Column("kbli_codes", JSON, nullable=True),
+    Column("announced_at", DateTime(timezone=True), nullable=True),
+    Column("announced_seq", BigInteger, nullable=True),
+    Column("submission_ends_at", DateTime(timezone=True), nullable=True),
+    Column("schedule_seq", BigInteger, nullable=True),
+    Column("bidders", Integer, nullable=True),
+    Column("opened_seq", BigInteger, nullable=True),
+    Column("winner_vendor_id", String(ID), nullable=True),
+    Column("winning_price", BigInteger, nullable=True),
+    Column("lowest_price", BigInteger, nullable=True),
+    Column("lowest_vendor_id", String(ID), nullable=True),
+    Column("winner_seq", BigInteger, nullable=True),
+    Column("awarded_at", DateTime(timezone=True), nullable=True),
+    Column("awarded_price", BigInteger, nullable=True),
+    Column("award_seq", BigInteger, nullable=True),
+    Column("ended", String(20), nullable=True),
+    Index("ix_audit_packages_opd_year", "opd_id", "fiscal_year"),
+)
+
+bids = Table(
+    "audit_bids",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("package_id", String(ID), nullable=False),
+    Column("vendor_id", String(ID), nullable=False),
+    Column("receipt_sha256", String(64), nullable=False),
+    Index("ix_audit_bids_package", "package_id"),
+)
+
+contracts = Table(
+    "audit_contracts",
+    metadata,
+    Column("contract_id", String(ID), primary_key=True),
+    Column("package_id", String(ID), nullable=True),
+    Column("opd_id", String(ID), nullable=True),
+    Column("vendor_id", String(ID), nullable=True),
+    Column("original_value", BigInteger, nullable=True),
+    Column("current_value", BigInteger, nullable=True),
+    Column("signed", Integer, nullable=False, default=0),
+    Column("completed", Integer, nullable=False, default=0),
+    Index("ix_audit_contracts_package", "package_id"),
+)
+
+red_flags = Table(
+    "audit_red_flags",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("flag_key", String(400), nullable=False, unique=True),
+    Column("kind", String(40), nullable=False),
+    Column("package_id", String(ID), nullable=True),
+    Column("vendor_id", String(ID), nullable=True),
+    Column("opd_id", String(ID), nullable=True),
+    Column("contract_id", String(ID), nullable=True),
+    Column("explanation", Text, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("raised_by_seq", BigInteger, nullable=False),
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+    Index("ix_audit_red_flags_package", "package_id", "id"),
+    Index("ix_audit_red_flags_vendor", "vendor_id", "id"),
+)
+
+# Which public log entries are OCDS releases, and of which contracting process (package).
+ocds_releases = Table(
+    "audit_ocds_releases",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("package_id", String(ID), nullable=False),
+    Index("ix_audit_ocds_releases_package", "package_id", "seq"),
+)

@@ -36,10 +36,69 @@ class AuditSettings(ServiceSettings):
         default=2000, ge=1, le=100_000, description="Log entries read per batch while verifying the chain."
     )
 
+    # Red flags (eproc_audit.red_flags). Shares are basis points (1/100 of a percent) so that every
+    # comparison is integer arithmetic on integer Rupiah.
+    flag_single_bidder_max: int = Field(default=1, ge=1, description="A package opened with at most this many bids.")
+    flag_competitive_methods: list[str] = Field(
+        default=["tender", "seleksi"],
+        description="Methods whose bidding period and time to award are judged (JSON list).",
+    )
+    flag_min_bidding_days: int = Field(
+        default=7, ge=0, description="Announcement to submission deadline shorter than this many days is flagged."
+    )
+    flag_near_hps_bp: int = Field(
+        default=9800, ge=0, le=10000, description="A winning price at or above this share of HPS (basis points)."
+    )
+    flag_repeat_wins: int = Field(
+        default=3, ge=2, description="This many wins of one vendor at one OPD within the window is flagged."
+    )
+    flag_repeat_window_days: int = Field(default=365, ge=1, description="Window of repeated wins, in days.")
+    flag_direct_methods: list[str] = Field(
+        default=["pengadaan_langsung"], description="Direct-procurement methods checked for split purchases."
+    )
+    flag_direct_ceiling: int = Field(
+        default=200_000_000, ge=0, description="Direct-procurement ceiling, integer Rupiah (split purchases)."
+    )
+    flag_split_window_days: int = Field(
+        default=30, ge=1, description="Awards this many days apart or less count as one purchase (split)."
+    )
+    flag_amendment_cap_bp: int = Field(
+        default=1000, ge=0, description="Cap on the value added by amendments, basis points of the original value."
+    )
+    flag_amendment_near_cap_bp: int = Field(
+        default=8000, ge=0, le=10000, description="Added value at or above this share of the cap is flagged."
+    )
+    flag_min_award_days: int = Field(default=10, ge=0, description="Announcement to award faster than this is flagged.")
+    flag_max_award_days: int = Field(default=90, ge=1, description="Announcement to award slower than this is flagged.")
+    flag_stream_poll_s: float = Field(
+        default=1.0, gt=0, description="How often the red-flag stream looks for new flags."
+    )
+    flag_stream_heartbeat_s: float = Field(
+        default=15.0, gt=0, description="Comment line sent on an idle red-flag stream (keeps proxies from timing out)."
+    )
+    # Open data.
+    ocds_ocid_prefix: str = Field(
+        default="ocds-xxxxxx-dev-",
+        pattern=r"^ocds-[a-z0-9]{6}-",
+        description="OCDS ocid prefix registered with the Open Contracting Partnership, then the package id. "
+        "The default is a placeholder refused in production.",
+    )
+    ocds_publisher_name: str = Field(default="LPSE (development)", description="OCDS package publisher name.")
+    ocds_base_uri: str = Field(
+        default="http://127.0.0.1:8000/api/audit/public/ocds",
+        description="Public URL of the OCDS routes (package `uri`).",
+    )
+
     @model_validator(mode="after")
     def _production_needs_a_key(self) -> "AuditSettings":
         if self.environment == "production" and not self.signing_key_file:
             raise ValueError(
                 "AUDIT_SIGNING_KEY_FILE is required in production: checkpoints must be signed by a kept key"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _production_needs_real_ocids(self) -> "AuditSettings":
+        if self.environment == "production" and self.ocds_ocid_prefix.startswith("ocds-xxxxxx-"):
+            raise ValueError("AUDIT_OCDS_OCID_PREFIX must be the city's registered prefix in production")
         return self

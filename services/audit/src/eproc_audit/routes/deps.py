@@ -1,13 +1,17 @@
-"""What the routes take from the app: the clock and the signing key (set by create_app)."""
+"""What the routes take from the app: the clock, the signing key (set by create_app), settings, read sessions."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from eproc_audit.clock import Clock
+from eproc_audit.settings import AuditSettings
 from eproc_audit.signing import SigningKey
+from eproc_shared.db import session_factory
 
 
 def get_clock(request: Request) -> Clock:
@@ -20,3 +24,18 @@ def get_signing_key(request: Request) -> SigningKey:
 
 ClockDep = Annotated[Clock, Depends(get_clock)]
 KeyDep = Annotated[SigningKey, Depends(get_signing_key)]
+
+
+async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A read-only transaction (on SQLite it does not take the write lock, so public reads never slow the log)."""
+    runtime = request.app.state.runtime
+    async with session_factory(runtime.engine, readonly=True)() as session, session.begin():
+        yield session
+
+
+def get_settings(request: Request) -> AuditSettings:
+    return request.app.state.runtime.settings  # type: ignore[no-any-return]
+
+
+ReadSession = Annotated[AsyncSession, Depends(read_session)]
+SettingsDep = Annotated[AuditSettings, Depends(get_settings)]
