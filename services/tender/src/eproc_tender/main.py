@@ -16,7 +16,8 @@ from eproc_tender.clock import Clock
 from eproc_tender.consumers import vendor_facts_consumer
 from eproc_tender.domain import DomainError
 from eproc_tender.models import messaging, metadata
-from eproc_tender.routes import bids, evaluation, packages, prequalification, public
+from eproc_tender.recording_import import Importer
+from eproc_tender.routes import bids, direct, evaluation, packages, prequalification, public, recording
 from eproc_tender.scheduler import Scheduler
 from eproc_tender.settings import TenderSettings
 
@@ -31,6 +32,9 @@ def create_app(settings: TenderSettings | None = None, *, clock: Clock | None = 
         scheduler = Scheduler(runtime.sessions, runtime.outbox, settings, clock)
         app.state.scheduler = scheduler
         runtime.tasks.append(asyncio.create_task(scheduler.run(), name="tender-scheduler"))
+        importer = Importer(runtime.sessions, runtime.outbox, settings, clock)
+        app.state.importer = importer
+        runtime.tasks.append(asyncio.create_task(importer.run(), name="tender-recording-import"))
 
     app = build_service_app(
         settings,
@@ -53,6 +57,9 @@ def create_app(settings: TenderSettings | None = None, *, clock: Clock | None = 
             prequalification.router,
             bids.router,
             evaluation.router,
+            direct.router,
+            recording.router,
+            recording.public_alias,
         ],
         consumers=[vendor_facts_consumer(settings.consumer_group)],
         on_start=start,

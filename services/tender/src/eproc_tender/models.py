@@ -83,6 +83,9 @@ packages = Table(
     Column("pokja_members", JSON),
     # Why a tender (not a seleksi) qualifies first: prakualifikasi is for complex work.
     Column("complexity_reason", Text),
+    # Penunjukan langsung: its special case and legal basis.
+    Column("appointment_case", String(40)),
+    Column("legal_basis", Text),
     Column("status", String(30), nullable=False),
     Column("next_due_at", UtcDateTime, index=True),
     Column("submission_ends_at", UtcDateTime),
@@ -285,6 +288,94 @@ vendor_facts = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
+# Recorded purchases (pencatatan): the current version in `recordings`, every version in `recording_revisions`.
+recordings = Table(
+    "recordings",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("code", String(40), nullable=False, unique=True),
+    Column("opd_id", String(100), nullable=False, index=True),
+    Column("fiscal_year", Integer, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("method", String(40), nullable=False),
+    Column("vendor_id", String(100), index=True),
+    Column("realised_value", BigInteger, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("ppk_id", String(100), nullable=False),
+    Column("import_id", String(36)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+recording_revisions = Table(
+    "recording_revisions",
+    metadata,
+    Column("recording_id", String(36), ForeignKey("recordings.id"), primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("data", JSON, nullable=False),
+    Column("reason", Text),
+    Column("actor", String(100), nullable=False),
+    Column("import_id", String(36)),
+    Column("recorded_at", UtcDateTime, nullable=False),
+)
+
+# A CSV import: the file stays on disk until processed; rows are processed in batches, each batch one
+# transaction that also advances `processed_rows`, so a restart resumes where it stopped.
+recording_imports = Table(
+    "recording_imports",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("opd_id", String(100), nullable=False),
+    Column("ppk_id", String(100), nullable=False),
+    Column("file_name", String(200)),
+    Column("status", String(20), nullable=False),
+    Column("total_rows", Integer, nullable=False),
+    Column("processed_rows", Integer, nullable=False),
+    Column("accepted_rows", Integer, nullable=False),
+    Column("rejected_rows", Integer, nullable=False),
+    Column("error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+)
+
+recording_import_rows = Table(
+    "recording_import_rows",
+    metadata,
+    Column("import_id", String(36), ForeignKey("recording_imports.id"), primary_key=True),
+    Column("row_number", Integer, primary_key=True),
+    Column("accepted", Boolean, nullable=False),
+    Column("recording_id", String(36)),
+    Column("errors", JSON, nullable=False),
+)
+
+# Direct methods (pengadaan/penunjukan langsung): who was invited and judged, and every price offered or proposed.
+direct_invitations = Table(
+    "direct_invitations",
+    metadata,
+    Column("package_id", String(36), ForeignKey("packages.id"), primary_key=True),
+    Column("vendor_id", String(100), primary_key=True),
+    Column("vendor_name", String(300), nullable=False),
+    Column("npwp", String(30)),
+    Column("invited_at", UtcDateTime, nullable=False),
+    Column("qualified", Boolean),
+    Column("qualification_reason", Text),
+)
+
+direct_prices = Table(
+    "direct_prices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("package_id", String(36), ForeignKey("packages.id"), nullable=False, index=True),
+    Column("vendor_id", String(100), nullable=False),
+    # vendor: an offer (the latest counts); official: a price the Pejabat Pengadaan proposed in negotiation.
+    Column("party", String(10), nullable=False),
+    Column("price", BigInteger, nullable=False),
+    Column("note", Text),
+    Column("actor", String(100), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+)
+
 DOMAIN_TABLES = [
     packages,
     stages,
@@ -299,4 +390,10 @@ DOMAIN_TABLES = [
     appeals,
     committee_approvals,
     vendor_facts,
+    direct_invitations,
+    direct_prices,
+    recordings,
+    recording_revisions,
+    recording_imports,
+    recording_import_rows,
 ]

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from eproc_tender.domain.rules import (
+    AppointmentCase,
     ContractType,
     EnvelopeSystem,
     EvaluationSystem,
@@ -60,6 +61,13 @@ class PackageIn(_In):
     location: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
     complexity_reason: Reason | None = Field(
         default=None, description="Tender with prakualifikasi: why the work is complex (required then, only then)."
+    )
+    appointment_case: AppointmentCase | None = Field(
+        default=None, description="Penunjukan langsung: its special case (required then, only then)."
+    )
+    legal_basis: Reason | None = Field(
+        default=None,
+        description="Penunjukan langsung: the legal basis (and the PA/KPA approval after a failed re-tender).",
     )
 
 

@@ -33,6 +33,15 @@ class TenderSettings(ServiceSettings):
     storage_dir: str = Field(default="var/tender-files", description="Directory of encrypted bid documents.")
     max_document_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="Largest bid document, in bytes.")
     consumer_group: str = Field(default="tender", description="Kafka consumer group of the vendor-facts consumer.")
+    import_max_bytes: int = Field(
+        default=100 * 1024 * 1024, gt=0, description="Largest CSV file of recorded purchases, in bytes."
+    )
+    import_batch_rows: int = Field(
+        default=200,
+        ge=1,
+        le=10_000,
+        description="Rows of a CSV import processed per transaction (progress advances by this many).",
+    )
 
     tender_min_value: int = Field(
         default=200_000_000, ge=0, description="Goods, works and other services: tender above this HPS (Rupiah)."

@@ -5,9 +5,13 @@ action needs, and the time-driven transitions it yields. Nothing here knows HTTP
 service loads a :class:`Facts` snapshot, asks :func:`move` (or :func:`settle` for what time did), and
 persists the result with its events.
 
-Tender and seleksi share one flow. Issue 6 adds methods by giving them their own flow in
-:data:`FLOWS` (tender cepat: an auction state and no objection period; pengadaan/penunjukan langsung:
-invitation and negotiation states; recording: a single recorded state) while reusing these states.
+Tender and seleksi share one flow. Pengadaan and penunjukan langsung share the direct flow::
+
+    draft -assign (Pejabat Pengadaan)-> assigned -invite_vendors-> negotiation
+    negotiation (offer, negotiate, qualify) -conclude-> awardable -award (SPK / purchase order)-> awarded
+
+Tender cepat (an auction state, no objection period) is not built yet. Recorded purchases (pencatatan)
+are not run by the platform and have no states (see ``recording.py``).
 
 Flow of a tender or seleksi::
 
@@ -58,6 +62,7 @@ class Status(StrEnum):
     SECOND_STAGE = "second_stage"
     SECOND_STAGE_CLOSED = "second_stage_closed"
     EVALUATION = "evaluation"
+    NEGOTIATION = "negotiation"
     WINNER_ANNOUNCED = "winner_announced"
     AWARDABLE = "awardable"
     AWARDED = "awarded"
@@ -94,6 +99,11 @@ class Action(StrEnum):
     FAIL = "fail"
     CANCEL = "cancel"
     RETENDER = "retender"
+    # Direct methods (pengadaan/penunjukan langsung).
+    INVITE_VENDORS = "invite_vendors"
+    OFFER = "offer"
+    NEGOTIATE = "negotiate"
+    CONCLUDE = "conclude"
     # Time-driven: applied by the scheduler (or on the next access) when they fall due.
     CLOSE_SUBMISSION = "close_submission"
     END_QUALIFICATION = "end_qualification"
@@ -395,7 +405,48 @@ _TENDER_FLOW: dict[Status, State] = {
     )
 }
 
-FLOWS: dict[Method, dict[Status, State]] = {Method.TENDER: _TENDER_FLOW, Method.SELEKSI: _TENDER_FLOW}
+
+class DirectAssigned(State):
+    """A direct method handed to its Pejabat Pengadaan: no schedule, no announcement; it starts by inviting."""
+
+    status = Status.ASSIGNED
+    moves = {
+        Action.EDIT: Status.ASSIGNED,
+        Action.ASSIGN: Status.ASSIGNED,
+        Action.INVITE_VENDORS: Status.NEGOTIATION,
+        **_CLOSE,
+    }
+
+
+class Negotiation(State):
+    """Invited vendors offer; the Pejabat Pengadaan judges their qualification and negotiates the price down,
+    then concludes with one vendor, whom the PPK awards (SPK or purchase order)."""
+
+    status = Status.NEGOTIATION
+    moves = {
+        Action.INVITE_VENDORS: Status.NEGOTIATION,
+        Action.OFFER: Status.NEGOTIATION,
+        Action.NEGOTIATE: Status.NEGOTIATION,
+        Action.QUALIFY: Status.NEGOTIATION,
+        Action.CONCLUDE: Status.AWARDABLE,
+        **_FAIL,
+    }
+
+    def guard(self, facts: Facts, action: Action, now: datetime) -> None:
+        if action is Action.INVITE_VENDORS and facts.method is Method.PENUNJUKAN_LANGSUNG:
+            raise Conflict("one-vendor", "Penunjukan langsung invites one vendor, already invited.")
+
+
+_DIRECT_FLOW: dict[Status, State] = {
+    cls.status: cls() for cls in (Draft, DirectAssigned, Negotiation, Awardable, Awarded, Failed, Cancelled)
+}
+
+FLOWS: dict[Method, dict[Status, State]] = {
+    Method.TENDER: _TENDER_FLOW,
+    Method.SELEKSI: _TENDER_FLOW,
+    Method.PENGADAAN_LANGSUNG: _DIRECT_FLOW,
+    Method.PENUNJUKAN_LANGSUNG: _DIRECT_FLOW,
+}
 TERMINAL = frozenset({Status.AWARDED, Status.FAILED, Status.CANCELLED})
 
 

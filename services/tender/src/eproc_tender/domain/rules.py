@@ -22,13 +22,23 @@ class ProcurementType(StrEnum):
 class Method(StrEnum):
     TENDER = "tender"
     SELEKSI = "seleksi"
-    # Issue 6 adds these on the same machine; they are refused at creation until then.
+    # Tender cepat is not built yet; it is refused at creation until then.
     TENDER_CEPAT = "tender_cepat"
     PENGADAAN_LANGSUNG = "pengadaan_langsung"
     PENUNJUKAN_LANGSUNG = "penunjukan_langsung"
 
 
-SUPPORTED_METHODS = frozenset({Method.TENDER, Method.SELEKSI})
+SUPPORTED_METHODS = frozenset({Method.TENDER, Method.SELEKSI, Method.PENGADAAN_LANGSUNG, Method.PENUNJUKAN_LANGSUNG})
+#: Run by a Pejabat Pengadaan with invited vendors and negotiation, not by a Pokja with sealed bids.
+DIRECT_METHODS = frozenset({Method.PENGADAAN_LANGSUNG, Method.PENUNJUKAN_LANGSUNG})
+
+
+class AppointmentCase(StrEnum):
+    """The special cases that allow penunjukan langsung."""
+
+    EMERGENCY_FOLLOW_UP = "emergency_follow_up"
+    SINGLE_SOURCE = "single_source"
+    FAILED_RETENDER = "failed_retender"  # with the PA/KPA's approval, named in the legal basis
 
 
 class Qualification(StrEnum):
@@ -86,9 +96,20 @@ def check_values(pagu: int, hps: int, items: list[HpsItem]) -> None:
         )
 
 
+def direct_ceiling(kind: ProcurementType, limits: Thresholds) -> int:
+    """Pengadaan langsung reaches up to the value above which tender (or seleksi, for consultancy) is required."""
+    return limits.seleksi_min_value if kind is ProcurementType.JASA_KONSULTANSI else limits.tender_min_value
+
+
 def check_method_fits(method: Method, kind: ProcurementType, hps: int, limits: Thresholds) -> None:
     if method not in SUPPORTED_METHODS:
         raise DomainError("method-not-supported", f"The method {method} is not available yet.", field="method")
+    if method is Method.PENGADAAN_LANGSUNG and hps > (ceiling := direct_ceiling(kind, limits)):
+        raise DomainError(
+            "method-above-ceiling",
+            f"Pengadaan langsung reaches an HPS of {ceiling} for {kind}; this one is {hps}: use tender or seleksi.",
+            field="method",
+        )
     if method is Method.SELEKSI:
         if kind is not ProcurementType.JASA_KONSULTANSI:
             raise DomainError("method-type-mismatch", "Seleksi is for consultancy (jasa konsultansi).", field="method")
@@ -161,3 +182,23 @@ def check_committee(pokja_id: str | None, members: list[str] | None, sizes: list
         allowed = " or ".join(str(n) for n in sizes)
         raise DomainError("committee-size", f"A Pokja has {allowed} members, not {len(members)}.", field="members")
     return list(members)
+
+
+def check_appointment(method: Method, case: AppointmentCase | None, legal_basis: str | None) -> None:
+    """Penunjukan langsung only for its special cases, with the legal basis recorded; nothing else takes them."""
+    if method is Method.PENUNJUKAN_LANGSUNG:
+        if case is None:
+            raise DomainError(
+                "appointment-case-required",
+                "Penunjukan langsung needs its special case: emergency_follow_up, single_source or failed_retender.",
+                field="appointment_case",
+            )
+        if not legal_basis:
+            raise DomainError(
+                "legal-basis-required", "Penunjukan langsung records its legal basis.", field="legal_basis"
+            )
+        return
+    if case is not None:
+        raise DomainError("appointment-case-unused", "Only penunjukan langsung has a case.", field="appointment_case")
+    if legal_basis:
+        raise DomainError("legal-basis-unused", "Only penunjukan langsung records a legal basis.", field="legal_basis")

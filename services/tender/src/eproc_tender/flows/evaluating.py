@@ -17,9 +17,16 @@ from eproc_shared.problems import ProblemError
 from eproc_tender.domain import Conflict, DomainError, machine
 from eproc_tender.domain import evaluation as ev_domain
 from eproc_tender.domain.machine import Action, Status
-from eproc_tender.domain.rules import EnvelopeSystem, EvaluationSystem, ProcurementType, Qualification
+from eproc_tender.domain.rules import (
+    DIRECT_METHODS,
+    EnvelopeSystem,
+    EvaluationSystem,
+    ProcurementType,
+    Qualification,
+)
 from eproc_tender.domain.schedule import Stage
 from eproc_tender.domain.sealing import SealError, sha256_hex, unseal, unwrap_private_key
+from eproc_tender.flows import direct as direct_flow
 from eproc_tender.flows.bidding import document_aad, envelope_aad, participant_names
 from eproc_tender.flows.files import cipher_sha256, open_sealed
 from eproc_tender.flows.packages import fail, package_facts
@@ -791,6 +798,8 @@ async def answer_appeal(ctx: Ctx, package_id: str, appeal_id: str, body: AppealA
 
 async def award(ctx: Ctx, package_id: str, body: AwardIn) -> RowMapping:
     pkg, target = await act(ctx, package_id, Action.AWARD)
+    if pkg["method"] in DIRECT_METHODS:
+        return await direct_flow.award(ctx, pkg, target, body)
     assert ctx.principal is not None
     ensure_ppk(ctx.principal, pkg)
     winner_id = pkg["winner_vendor_id"]

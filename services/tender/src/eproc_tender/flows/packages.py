@@ -67,6 +67,7 @@ def validate_package(body: PackageIn, ctx: Ctx) -> list[str]:
     items = [rules.HpsItem(i.description, i.unit, i.quantity, i.unit_price) for i in body.hps_items]
     rules.check_values(body.pagu, body.hps, items)
     rules.check_method_fits(body.method, body.procurement_type, body.hps, limits)
+    rules.check_appointment(body.method, body.appointment_case, body.legal_basis)
     rules.check_weights(body.evaluation_system, body.technical_weight, body.price_weight)
     return rules.allowed_sizes(body.hps, list(body.size_classes), body.small_business_exemption, limits)
 
@@ -104,6 +105,8 @@ async def create(ctx: Ctx, body: PackageIn, *, retender_of: str | None = None) -
             small_business_exemption=body.small_business_exemption,
             location=body.location,
             complexity_reason=body.complexity_reason,
+            appointment_case=body.appointment_case,
+            legal_basis=body.legal_basis,
             ppk_id=ctx.principal.subject,
             status=Status.DRAFT,
             public_key=keys.public_key,
@@ -127,6 +130,13 @@ async def assign(ctx: Ctx, package_id: str, body: AssignIn) -> RowMapping:
     pkg, target = await act(ctx, package_id, Action.ASSIGN)
     assert ctx.principal is not None
     ensure_ppk(ctx.principal, pkg)
+    if pkg["method"] in rules.DIRECT_METHODS:
+        # A direct method is run by one Pejabat Pengadaan, named by its user id.
+        if body.members is not None or not body.pokja_id:
+            raise DomainError(
+                "official-required", "Name the Pejabat Pengadaan (pokja_id), not a committee.", field="pokja_id"
+            )
+        return await set_status(ctx, package_id, {"status": target, "pokja_id": body.pokja_id, "pokja_members": None})
     members = rules.check_committee(body.pokja_id, body.members, ctx.settings.pokja_sizes)
     pokja_id = body.pokja_id or f"pokja-{pkg['code']}"
     return await set_status(ctx, package_id, {"status": target, "pokja_id": pokja_id, "pokja_members": members})

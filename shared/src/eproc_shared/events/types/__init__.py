@@ -8,6 +8,7 @@ from eproc_shared.events.types import (
     audit,  # noqa: F401
     contract,  # noqa: F401
     identity,  # noqa: F401
+    recording,  # noqa: F401
     tender,  # noqa: F401
     vendor,  # noqa: F401
 )
