@@ -30,6 +30,7 @@ def test_launcher_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
     ports = {"broker": free_port()}
     env["EPROC_BROKER_PORT"] = str(ports["broker"])
+    env["NOTIFY_DEV_SMTP_SINK_PORT"] = str(free_port())
     for process in stack["process"]:
         ports[process["name"]] = free_port()
         env[f"{process['env_prefix']}PORT"] = str(ports[process["name"]])

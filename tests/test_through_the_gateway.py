@@ -64,6 +64,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     processes = tomllib.loads((ROOT / "stack.toml").read_text())["process"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "AUTH_"))}
     env["EPROC_BROKER_PORT"] = str(free_port())
+    env["NOTIFY_DEV_SMTP_SINK_PORT"] = str(free_port())
     ports = {p["name"]: free_port() for p in processes}
     for process in processes:
         env[f"{process['env_prefix']}PORT"] = str(ports[process["name"]])
@@ -149,6 +150,19 @@ def test_a_vendor_registers_is_verified_and_appears_publicly(stack: RunningStack
     )
     assert decided.status_code == 200, decided.text
     assert decided.json()["status"] == "verified"
+
+    # The notification service heard of the verification and told the vendor's user, in its inbox and by mail.
+    def notified() -> list[dict[str, Any]]:
+        answer = client.get("/api/notify/inbox", headers=owner)
+        return answer.json()["items"] if answer.status_code == 200 else []
+
+    assert eventually(notified, timeout_s=30)
+    address = f"owner{serial}@sinar.example"
+    mails = eventually(
+        lambda: client.get("/api/notify/dev/mail", params={"to": address}, headers=owner).json()["items"],
+        timeout_s=30,
+    )
+    assert address in mails[0]["to"]
 
     profile = client.get(f"/api/vendor/public/vendors/{vendor_id}")  # no token: public
     assert profile.status_code == 200, profile.text

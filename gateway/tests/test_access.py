@@ -48,6 +48,7 @@ MATRIX: list[tuple[str, str, frozenset[str]]] = [
     ("POST", "/api/audit/assignments", frozenset({"admin"})),
     ("GET", "/api/notify/inbox", ALL_USERS),
     ("PUT", "/api/notify/inbox/1", ALL_USERS),
+    ("GET", "/api/notify/webhooks", ALL_USERS),  # the public:read key may not; see the webhooks-key test
 ]
 
 
@@ -256,3 +257,17 @@ async def test_trusted_proxy_forwarded_for_decides_the_rate_limited_address(make
     async with httpx.AsyncClient(base_url=stack.url) as client:
         seen = (await client.get("/api/tender/public/echo", headers={"X-Forwarded-For": "198.51.100.3"})).json()
     assert seen["headers"]["x-forwarded-for"] == "198.51.100.3, 127.0.0.1"
+
+
+async def test_an_api_key_with_the_webhooks_scope_manages_webhooks_and_nothing_else(make_stack: Any) -> None:
+    stack = await make_stack(services=("notify", "tender"))
+    admin = await stack.as_role("admin")
+    created = await stack.client.post(
+        "/admin/api-keys", json={"name": "city-monitor", "scopes": ["webhooks:manage"]}, headers=admin
+    )
+    assert created.status_code == 201, created.text
+    key = {"X-API-Key": created.json()["key"]}
+    assert (await stack.client.get("/api/notify/webhooks", headers=key)).status_code == 200
+    assert (await stack.client.post("/api/notify/webhooks", json={}, headers=key)).status_code < 400
+    assert is_problem(await stack.client.get("/api/notify/inbox", headers=key), 403)
+    assert is_problem(await stack.client.get("/api/tender/packages", headers=key), 403)

@@ -94,6 +94,13 @@ ACCESS_TABLE: tuple[Rule, ...] = (
     roles(WRITE, "/api/contract/**", ADMIN, PPK, PP, VENDOR),
     roles(READ, "/api/audit/**", ADMIN, AUDITOR),
     roles(WRITE, "/api/audit/**", ADMIN, note="audit assignments (surat tugas)"),
+    Rule(
+        ALL,
+        "/api/notify/webhooks/**",
+        "user",
+        scopes=frozenset({Scope.WEBHOOKS_MANAGE}),
+        note="webhook endpoints: their owners, admins, and outside systems with the scope",
+    ),
     Rule(ALL, "/api/notify/**", "user", note="a user's own notifications"),
 )
 # fmt: on

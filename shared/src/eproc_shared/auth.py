@@ -63,6 +63,7 @@ class Scope(StrEnum):
     """Scopes an API key (an outside system) can hold."""
 
     PUBLIC_READ = "public:read"
+    WEBHOOKS_MANAGE = "webhooks:manage"
 
 
 SCOPES: frozenset[str] = frozenset(s.value for s in Scope)

@@ -151,7 +151,8 @@ class Launcher:
             # The gateway learns where every other process listens from the same stack file.
             upstreams = {s.name: f"http://127.0.0.1:{s.port}" for s in self.specs if s is not spec}
             env[spec.upstreams_env] = json.dumps(upstreams)
-        env.update({k: v.replace("{var}", str(self.var)) for k, v in spec.env.items()})
+        for name, value in spec.env.items():  # stack.toml gives defaults; the caller's environment wins
+            env.setdefault(name, value.replace("{var}", str(self.var)))
         child = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
