@@ -1,8 +1,7 @@
 """Helpers of the notify service tests: a real token issuer, a real SMTP server, a real webhook receiver,
 a publisher on the real broker, the service on a real socket and a clock the test moves.
 
-The issuer is the smallest local equivalent of the one in shared/tests/test_auth.py (copied from the
-vendor service's tests: a JWKS served over HTTP, Ed25519 tokens).
+The issuer is eproc_shared.testing.TestIssuer: real Ed25519 tokens, verified by the service as in production.
 """
 
 from __future__ import annotations
@@ -20,77 +19,39 @@ from email.message import EmailMessage
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 from aiosmtpd.smtp import SMTP
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from fastapi import FastAPI, Request, Response
-from jwt.algorithms import OKPAlgorithm
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from eproc_notify.main import create_app
 from eproc_notify.models import deliveries, messaging
 from eproc_notify.settings import NotifySettings
+from eproc_shared.auth import install_auth
 from eproc_shared.broker import ensure_topics, make_producer
 from eproc_shared.db import create_engine
 from eproc_shared.devstack.embedded_broker import free_port
 from eproc_shared.events.catalogue import CATALOGUE, Event
 from eproc_shared.events.envelope import Envelope
 from eproc_shared.settings import BrokerSettings
-from eproc_shared.testing import eventually, serve
+from eproc_shared.testing import TestIssuer, eventually, serve
 
 AUDIENCE = "eproc"
 
 
-class Issuer:
-    def __init__(self) -> None:
-        self.key = ed25519.Ed25519PrivateKey.generate()
-        self.kid = uuid.uuid4().hex[:8]
-        self.url = ""
-
-    def app(self) -> FastAPI:
-        app = FastAPI()
-        jwk = {
-            **OKPAlgorithm.to_jwk(self.key.public_key(), as_dict=True),
-            "kid": self.kid,
-            "alg": "EdDSA",
-            "use": "sig",
-        }
-
-        @app.get("/jwks")
-        async def jwks() -> dict[str, Any]:
-            return {"keys": [jwk]}
-
-        return app
-
-    def token(self, sub: str, roles: list[str], **claims: Any) -> str:
-        now = datetime.now(UTC)
-        body = {
-            "iss": self.url,
-            "aud": AUDIENCE,
-            "sub": sub,
-            "iat": int(now.timestamp()),
-            "exp": int((now + timedelta(hours=1)).timestamp()),
-            "roles": roles,
-            **claims,
-        }
-        return jwt.encode(body, self.key, algorithm="EdDSA", headers={"kid": self.kid})
+class Issuer(TestIssuer):
+    pass
 
 
 @pytest.fixture
-async def issuer() -> AsyncIterator[Issuer]:
-    issuer = Issuer()
-    async with serve(issuer.app()) as url:
-        issuer.url = url
-        yield issuer
+def issuer() -> Issuer:
+    return Issuer()
 
 
 @pytest.fixture
-def auth_env(issuer: Issuer, monkeypatch: pytest.MonkeyPatch) -> Issuer:
-    monkeypatch.setenv("AUTH_ISSUER", issuer.url)
-    monkeypatch.setenv("AUTH_JWKS_URL", f"{issuer.url}/jwks")
-    monkeypatch.setenv("AUTH_AUDIENCE", AUDIENCE)
+def auth_env(issuer: Issuer) -> Issuer:
+    """The issuer the service trusts (kept under this name for the tests that ask for it)."""
     return issuer
 
 
@@ -272,7 +233,7 @@ class Service:
     group: str
 
     def auth(self, sub: str, *roles: str, **claims: Any) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.issuer.token(sub, list(roles), **claims)}"}
+        return self.issuer.headers(sub, *roles, **claims)
 
     def vendor(self, user_id: str, vendor_id: str) -> dict[str, str]:
         return self.auth(user_id, "vendor", vendor_id=vendor_id)
@@ -333,10 +294,11 @@ async def running_service(
     clock: Clock | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Service]:
-    """The notify service on a free port, verifying tokens against ``issuer`` (AUTH_* set by the caller)."""
+    """The notify service on a free port, verifying tokens of ``issuer``."""
     clock = clock or Clock()
     settings = settings_for(database_url, broker, smtp_port, **overrides)
     app = create_app(settings, clock=clock)
+    install_auth(app, issuer.verifier())
     async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
         yield Service(url, issuer, clock, database_url, client, app, settings.consumer_group)
 
