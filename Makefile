@@ -14,7 +14,7 @@ TOOLS  := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
 CHECKOV_VERSION := 3.3.30
 
-.PHONY: run test lint docs clean venv verify-audit
+.PHONY: run test lint docs clean venv verify-audit bench
 
 venv: $(STAMP)
 
@@ -47,6 +47,11 @@ docs: $(STAMP)
 	@$(PY) -m eproc_shared.events.asyncapi --output docs/asyncapi.json --frozen docs/events
 	@$(PY) -m eproc_shared.settings_doc README.md $(SETTINGS_DOC)
 	@echo "wrote docs/asyncapi.json and the settings tables of README.md"
+
+## bench: benchmarks with same-run baselines (bench/README.md); JSON and PNG results in bench/results/
+bench: $(STAMP)
+	@$(PIP) install -c constraints.txt -r bench/requirements.txt
+	@$(PY) bench/run_all.py
 
 ## verify-audit: recompute the audit log's hash chain (AUDIT_DATABASE_URL, default var/audit.db) and check its signed checkpoints
 verify-audit: $(STAMP)

@@ -6,45 +6,19 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
-import subprocess
-import sys
 import time
-import tomllib
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-import pytest
 from stdnum import luhn
 
 from eproc_shared.broker import make_producer
-from eproc_shared.devstack.embedded_broker import free_port
 from eproc_shared.events.envelope import Envelope
 from eproc_shared.events.types.tender import TenderAwarded, TenderAwardWinner, TenderPackageFacts
 from eproc_shared.settings import BrokerSettings
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-class RunningStack:
-    def __init__(self, var: Path, gateway_port: int, bootstrap: str) -> None:
-        self.var = var
-        self.bootstrap = bootstrap
-        self.client = httpx.Client(base_url=f"http://127.0.0.1:{gateway_port}", timeout=30)
-        accounts = json.loads((var / "dev-credentials.json").read_text())["accounts"]
-        self.accounts = {a["role"]: a for a in accounts}
-
-    def sign_in(self, username: str, password: str) -> dict[str, str]:
-        answer = self.client.post("/auth/token", data={"username": username, "password": password})
-        assert answer.status_code == 200, answer.text
-        return {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-    def as_role(self, role: str) -> dict[str, str]:
-        account = self.accounts[role]
-        return self.sign_in(account["username"], account["password"])
 
 
 def eventually(check: Any, timeout_s: float = 20.0) -> Any:
@@ -58,44 +32,8 @@ def eventually(check: Any, timeout_s: float = 20.0) -> Any:
     raise AssertionError(f"not reached within {timeout_s}s: {last!r}")
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    var = tmp_path_factory.mktemp("var")
-    processes = tomllib.loads((ROOT / "stack.toml").read_text())["process"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "AUTH_"))}
-    env["EPROC_BROKER_PORT"] = str(free_port())
-    env["NOTIFY_DEV_SMTP_SINK_PORT"] = str(free_port())
-    ports = {p["name"]: free_port() for p in processes}
-    for process in processes:
-        env[f"{process['env_prefix']}PORT"] = str(ports[process["name"]])
-    gateway_url = f"http://127.0.0.1:{ports['gateway']}"
-    # The services check tokens against the gateway's keys, wherever the gateway listens.
-    env.update(
-        AUTH_ISSUER=gateway_url,
-        AUTH_JWKS_URL=f"{gateway_url}/.well-known/jwks.json",
-        GATEWAY_DEV_CREDENTIALS_FILE=str(var / "dev-credentials.json"),
-    )
-    command = [sys.executable, "-m", "eproc_shared.devstack.launcher", "--stack", str(ROOT / "stack.toml")]
-    child = subprocess.Popen(
-        [*command, "--var", str(var)],
-        cwd=var,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert child.stdout is not None
-    seen: list[str] = []
-    for line in child.stdout:
-        seen.append(line)
-        if "ready in" in line or "cannot start" in line or "stopping" in line:
-            break
-    assert any("ready in" in line for line in seen), "".join(seen[-60:])
-    try:
-        yield RunningStack(var, ports["gateway"], f"127.0.0.1:{env['EPROC_BROKER_PORT']}")
-    finally:
-        child.terminate()
-        child.communicate(timeout=40)
+# The `stack` fixture (the launcher's whole stack on free ports) lives in tests/conftest.py.
+RunningStack = Any
 
 
 def test_a_vendor_registers_is_verified_and_appears_publicly(stack: RunningStack) -> None:

@@ -77,7 +77,11 @@ def create_app(
     )
     limiters = Limiters.from_settings(settings, clock=monotonic)
     limits = httpx.Limits(
-        max_connections=settings.upstream_max_connections, max_keepalive_connections=settings.upstream_max_keepalive
+        max_connections=settings.upstream_max_connections,
+        max_keepalive_connections=settings.upstream_max_keepalive,
+        # Below uvicorn's 5 s keep-alive timeout: a pooled connection the service is about to close is not
+        # reused, which under load (bench/deadline_rush.py) surfaced as an occasional 502 on a bid.
+        keepalive_expiry=4.0,
     )
     client = httpx.AsyncClient(limits=limits, timeout=settings.upstream_timeout_s)
     proxy = Proxy(settings, client, store, monotonic=monotonic)

@@ -145,9 +145,9 @@ def package_from_row(row: Any) -> rules.Package:
         evaluation_system=row.evaluation_system,
         hps=row.hps,
         kbli_codes=tuple(row.kbli_codes or ()),
-        announced_at=_utc(row.announced_at),
+        announced_at=as_utc(row.announced_at),
         announced_seq=row.announced_seq,
-        submission_ends_at=_utc(row.submission_ends_at),
+        submission_ends_at=as_utc(row.submission_ends_at),
         schedule_seq=row.schedule_seq,
         bidders=row.bidders,
         opened_seq=row.opened_seq,
@@ -156,13 +156,13 @@ def package_from_row(row: Any) -> rules.Package:
         lowest_price=row.lowest_price,
         lowest_vendor_id=row.lowest_vendor_id,
         winner_seq=row.winner_seq,
-        awarded_at=_utc(row.awarded_at),
+        awarded_at=as_utc(row.awarded_at),
         awarded_price=row.awarded_price,
         award_seq=row.award_seq,
     )
 
 
-def _utc(when: datetime | None) -> datetime | None:
+def as_utc(when: datetime | None) -> datetime | None:
     # SQLite returns naive datetimes for timezone-aware columns; the service only ever stores UTC.
     return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 

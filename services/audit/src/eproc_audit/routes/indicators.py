@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from sqlalchemy import select
 
 from eproc_audit.indicators import PackageFacts, compute
 from eproc_audit.models import contracts, packages
+from eproc_audit.projection import as_utc
 from eproc_audit.routes.deps import ReadSession
 from eproc_shared.problems import ProblemError
 
@@ -18,8 +18,7 @@ router = APIRouter(prefix="/public/indicators", tags=["public", "indicators"])
 P = packages.c
 
 
-def _utc(when: datetime | None) -> datetime | None:
-    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
+FiscalYear = Annotated[int, Path(ge=2000, le=2100, description="Fiscal year (tahun anggaran).")]
 
 
 async def _facts(session: ReadSession, fiscal_year: int, opd_id: str | None) -> list[PackageFacts]:
@@ -45,8 +44,8 @@ async def _facts(session: ReadSession, fiscal_year: int, opd_id: str | None) -> 
                 method=r.method,
                 pagu=r.pagu,
                 hps=r.hps,
-                announced_at=_utc(r.announced_at),
-                awarded_at=_utc(r.awarded_at),
+                announced_at=as_utc(r.announced_at),
+                awarded_at=as_utc(r.awarded_at),
                 awarded_price=r.awarded_price,
                 bidders=r.bidders,
                 ended=r.ended,
@@ -59,7 +58,7 @@ async def _facts(session: ReadSession, fiscal_year: int, opd_id: str | None) -> 
 
 
 @router.get("/{fiscal_year}", summary="Indicators of a fiscal year: the whole city and each OPD")
-async def year(fiscal_year: int, session: ReadSession) -> dict[str, Any]:
+async def year(fiscal_year: FiscalYear, session: ReadSession) -> dict[str, Any]:
     facts = await _facts(session, fiscal_year, None)
     opds = sorted({f.opd_id for f in facts if f.opd_id})
     return {
@@ -70,7 +69,7 @@ async def year(fiscal_year: int, session: ReadSession) -> dict[str, Any]:
 
 
 @router.get("/{fiscal_year}/opd/{opd_id}", summary="Indicators of one OPD in a fiscal year")
-async def opd(fiscal_year: int, opd_id: str, session: ReadSession) -> dict[str, Any]:
+async def opd(fiscal_year: FiscalYear, opd_id: str, session: ReadSession) -> dict[str, Any]:
     facts = await _facts(session, fiscal_year, opd_id)
     if not facts:
         detail = f"The log knows no package of OPD {opd_id} in {fiscal_year}."

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from eproc_audit.models import red_flags
+from eproc_audit.projection import as_utc
 from eproc_audit.red_flags import KINDS
 from eproc_audit.routes.deps import ReadSession, SettingsDep
 from eproc_shared.db import session_factory
@@ -50,7 +51,7 @@ def flag_out(row: Any) -> RedFlagOut:
         explanation=row.explanation,
         evidence=list(row.evidence),
         raised_by_seq=row.raised_by_seq,
-        raised_at=row.raised_at,
+        raised_at=as_utc(row.raised_at),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 from sqlalchemy import func, select, update
 
@@ -74,7 +74,9 @@ async def unread_count(user: User, session: ReadSession) -> UnreadCount:
 
 
 @router.post("/{item_id}/read", summary="Mark one notification read")
-async def mark_read(item_id: int, user: User, session: DbSession, now: Now) -> InboxItem:
+async def mark_read(
+    item_id: Annotated[int, Path(ge=1, le=2**63 - 1)], user: User, session: DbSession, now: Now
+) -> InboxItem:
     row = (await session.execute(select(deliveries).where(c.id == item_id, _mine(user.subject)))).mappings().first()
     if row is None:
         # Someone else's item answers the same as a missing one.
