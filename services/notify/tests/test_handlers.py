@@ -167,3 +167,26 @@ async def test_objections_and_appeals_reach_officials_and_the_objector(engine: A
         )
     )
     assert sorted(u for _, u, _, _ in await run.told(appeal)) == ["pokja1", "ppk1"]  # not the other OPD's Pokja
+
+
+async def test_a_package_handed_over_reaches_its_pokja_members_and_no_one_else(engine: AsyncEngine) -> None:
+    run = Run(engine)
+    for user_id, opd in (("pk1", "ukpbj"), ("pk2", "ukpbj"), ("pk3", "ukpbj"), ("pk9", "ukpbj")):
+        await run.apply(identity.UserCreated(user_id=user_id, roles=["pokja"], opd_id=opd, username=user_id))
+    assigned = await run.apply(
+        tender.TenderPackageAssigned(
+            package_id="p7",
+            code="P7",
+            name="Rehabilitasi Pasar Anyar",
+            opd_id="dpupr",
+            method="tender",
+            ppk_id="ppk1",
+            assigned_role="pokja",
+            assignee_ids=["pk1", "pk2", "pk3"],
+            assigned_at=NOW,
+        )
+    )
+    told = await run.told(assigned)
+    assert sorted({user for _, user, _, _ in told}) == ["pk1", "pk2", "pk3"], "the member left out hears nothing"
+    inbox = [subject for channel, _, _, subject in told if channel == "inbox"]
+    assert inbox == ["Paket menunggu Anda: Rehabilitasi Pasar Anyar"] * 3

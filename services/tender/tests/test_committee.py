@@ -18,12 +18,16 @@ async def test_any_member_acts_and_the_winner_needs_a_majority_of_the_same_outco
     ):
         problem(await ppk.post(f"/packages/{draft}/assignment", json=bad), 422, field)
     assert ok(await ppk.get(f"/packages/{draft}"))["status"] == "draft"  # nothing changed
+    assert await t.events("tender.package_assigned.v1") == [], "a refused assignment tells no one"
 
     assignment = {"pokja_id": "pokja-konstruksi", "members": MEMBERS}
     package_id = await announced_package(t, assignment=assignment)  # member 1 schedules and announces
     shown = ok(await t.public().get(f"/packages/{package_id}"))
     assert shown["pokja_id"] == "pokja-konstruksi"
     assert shown["pokja_members"] == MEMBERS
+    [assigned] = await t.events("tender.package_assigned.v1")
+    assert (assigned["package_id"], assigned["assigned_role"]) == (package_id, "pokja")
+    assert assigned["assignee_ids"] == MEMBERS, "every member hears that the package waits on them"
     await register(t, package_id, "k1", "k2")
     m1, m2, m3, outsider = (t.pokja(m) for m in (*MEMBERS, "pokja-1"))
     t.at(at(1, 10))

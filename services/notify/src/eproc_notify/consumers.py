@@ -401,6 +401,26 @@ class Handlers:
             session, envelope, "tender.failed", e.package_id, {"reason": e.reason, "failed_at": e.failed_at}
         )
 
+    async def assigned(self, session: AsyncSession, envelope: Envelope[tender.TenderPackageAssigned]) -> None:
+        """What waits on an official: a package handed to its Pokja or Pejabat Pengadaan."""
+        e = envelope.data
+        audience = [r for user_id in e.assignee_ids for r in await who.user(session, user_id, self.language)]
+        context = {
+            "package_name": e.name,
+            "package_code": e.code,
+            "method": e.method,
+            "assigned_role": e.assigned_role,
+            "assigned_at": e.assigned_at,
+        }
+        await self._tell(
+            session,
+            envelope,
+            "tender.package_assigned",
+            audience,
+            context,
+            f"{self.portal_url}/packages/{e.package_id}",
+        )
+
     async def cancelled(self, session: AsyncSession, envelope: Envelope[tender.TenderCancelled]) -> None:
         e = envelope.data
         context = {"reason": e.reason, "cancelled_at": e.cancelled_at}
@@ -533,6 +553,7 @@ class Handlers:
             tender.TenderAwarded: self.awarded,
             tender.TenderFailed: self.failed,
             tender.TenderCancelled: self.cancelled,
+            tender.TenderPackageAssigned: self.assigned,
             contract.ContractCompleted: self.contract_completed,
             contract.ContractTerminated: self.contract_terminated,
             contract.ContractVendorRated: self.contract_vendor_rated,

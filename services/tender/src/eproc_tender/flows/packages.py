@@ -136,10 +136,34 @@ async def assign(ctx: Ctx, package_id: str, body: AssignIn) -> RowMapping:
             raise DomainError(
                 "official-required", "Name the Pejabat Pengadaan (pokja_id), not a committee.", field="pokja_id"
             )
-        return await set_status(ctx, package_id, {"status": target, "pokja_id": body.pokja_id, "pokja_members": None})
+        pkg = await set_status(ctx, package_id, {"status": target, "pokja_id": body.pokja_id, "pokja_members": None})
+        await _announce_assignment(ctx, pkg, "pejabat_pengadaan", [body.pokja_id])
+        return pkg
     members = rules.check_committee(body.pokja_id, body.members, ctx.settings.pokja_sizes)
     pokja_id = body.pokja_id or f"pokja-{pkg['code']}"
-    return await set_status(ctx, package_id, {"status": target, "pokja_id": pokja_id, "pokja_members": members})
+    pkg = await set_status(ctx, package_id, {"status": target, "pokja_id": pokja_id, "pokja_members": members})
+    await _announce_assignment(ctx, pkg, "pokja", list(members) if members else [pokja_id])
+    return pkg
+
+
+async def _announce_assignment(ctx: Ctx, pkg: RowMapping, role: str, assignees: list[str]) -> None:
+    """Tell who now runs the package (the notification service tells them in turn)."""
+    await ctx.outbox.add(
+        ctx.session,
+        ev.TenderPackageAssigned(
+            package_id=pkg["id"],
+            code=pkg["code"],
+            name=pkg["name"],
+            opd_id=pkg["opd_id"],
+            method=pkg["method"],
+            ppk_id=pkg["ppk_id"],
+            assigned_role=role,  # type: ignore[arg-type]
+            assignee_ids=assignees,
+            assigned_at=ctx.now,
+        ),
+        key=pkg["id"],
+        subject=pkg["id"],
+    )
 
 
 async def edit(ctx: Ctx, package_id: str, body: PackagePatch) -> RowMapping:

@@ -238,6 +238,21 @@ class TenderFailed(Event):
     failed_at: datetime
 
 
+@event("tender.package_assigned", 1, TOPIC)
+class TenderPackageAssigned(Event):
+    """The PPK handed a package to its Pokja (committee members) or, for a direct method, its Pejabat Pengadaan."""
+
+    package_id: str
+    code: str
+    name: str
+    opd_id: str
+    method: Method
+    ppk_id: str
+    assigned_role: Literal["pokja", "pejabat_pengadaan"]
+    assignee_ids: list[str] = Field(description="User ids of the Pokja members or of the Pejabat Pengadaan.")
+    assigned_at: datetime
+
+
 @event("tender.cancelled", 1, PUBLIC_TOPIC)
 class TenderCancelled(Event):
     package_id: str
