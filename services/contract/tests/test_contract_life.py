@@ -167,6 +167,7 @@ async def test_award_to_completion_and_rating(service: Service) -> None:
     types = [t for t, _ in events]
     assert types == [
         "contract.drafted.v1",
+        "contract.party_signed.v1",
         "contract.signed.v1",
         "contract.started.v1",
         "contract.progress_reported.v1",
@@ -192,6 +193,8 @@ async def test_award_to_completion_and_rating(service: Service) -> None:
     assert rated["contract_value"] == 1_890_000_000
     assert rated["comment"] == "Terlambat 3 hari"
     assert payload["contract.signed.v1"]["signatures"][0]["party"] == "vendor"
+    waiting = payload["contract.party_signed.v1"]
+    assert (waiting["signature"]["party"], waiting["awaiting"]) == ("vendor", "ppk"), "the PPK's signature waits"
 
     async with Published(svc.broker, "eproc.contract.public") as public_topic:
         changes = await public_topic.events(cid, "contract.public_updated.v1")

@@ -120,6 +120,14 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "performance_guarantee_amount": 75_000_000,
         "for_ppk": False,
     },
+    "contract.party_signed": {"package_name": "Jalan", "contract_id": "c-1", "signed_by": "vendor", "signed_at": T0},
+    "tender.package_assigned": {
+        "package_name": "Jalan",
+        "package_code": "P-1",
+        "method": "tender",
+        "assigned_role": "pokja",
+        "assigned_at": T0,
+    },
     "contract.signed": {
         "package_name": "Jalan",
         "contract_number": "600/12/DPUPR/2026",

@@ -190,3 +190,28 @@ async def test_a_package_handed_over_reaches_its_pokja_members_and_no_one_else(e
     assert sorted({user for _, user, _, _ in told}) == ["pk1", "pk2", "pk3"], "the member left out hears nothing"
     inbox = [subject for channel, _, _, subject in told if channel == "inbox"]
     assert inbox == ["Paket menunggu Anda: Rehabilitasi Pasar Anyar"] * 3
+
+
+async def test_a_vendor_signature_tells_the_ppk_that_its_own_now_waits(engine: AsyncEngine) -> None:
+    run = Run(engine)
+    await run.apply(identity.UserCreated(user_id="ppk1", roles=["ppk"], opd_id="dpupr", username="ppk1"))
+    await run.apply(
+        identity.VendorUserRegistered(
+            user_id="u1", vendor_id="v1", company_name="PT Satu", username="satu", email="satu@vendor.co.id"
+        )
+    )
+    await run.apply(tender.TenderAnnounced(package=package_facts("p1", "Jalan Cibodas"), schedule=[], announced_at=NOW))
+    signed = await run.apply(
+        contract.ContractPartySigned(
+            contract_id="c1",
+            package_id="p1",
+            opd_id="dpupr",
+            vendor_id="v1",
+            ppk_id="ppk1",
+            signature=contract.ContractSignature(party="vendor", signer_id="u1", signed_at=NOW, order=1),
+            awaiting="ppk",
+        )
+    )
+    told = await run.told(signed)
+    assert {user for _, user, _, _ in told} == {"ppk1"}, "only the PPK, whose signature now waits"
+    assert [s for c, _, _, s in told if c == "inbox"] == ["Tanda tangan Anda ditunggu: Jalan Cibodas"]

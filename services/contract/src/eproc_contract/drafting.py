@@ -16,7 +16,13 @@ from eproc_contract.models import contracts, signatures, terms_versions
 from eproc_contract.models import guarantees as guarantee_rows
 from eproc_contract.store import find_by_source, get_contract, new_id, set_contract
 from eproc_contract.views import signature_list
-from eproc_shared.events.types.contract import ContractDrafted, ContractSigned, ContractStarted
+from eproc_shared.events.types.contract import (
+    ContractDrafted,
+    ContractPartySigned,
+    ContractSignature,
+    ContractSigned,
+    ContractStarted,
+)
 from eproc_shared.events.types.tender import TenderAwarded
 
 
@@ -205,6 +211,18 @@ async def sign(ctx: Ctx, contract_id: str) -> str:
     )
     if not done:
         await set_contract(ctx.session, contract_id, ctx.now, status=lifecycle.SIGNING)
+        await ctx.emit(
+            ContractPartySigned(
+                contract_id=contract_id,
+                package_id=contract["package_id"],
+                opd_id=contract["opd_id"],
+                vendor_id=contract["vendor_id"],
+                ppk_id=contract["ppk_id"],
+                signature=ContractSignature(party=party, signer_id=ctx.actor, signed_at=ctx.now, order=1),
+                awaiting="vendor" if party == "ppk" else "ppk",
+            ),
+            contract_id,
+        )
         return lifecycle.SIGNING
     terms = Terms.from_json(contract["terms"])
     await set_contract(ctx.session, contract_id, ctx.now, status=lifecycle.SIGNED, signed_on=ctx.today, terms_version=1)

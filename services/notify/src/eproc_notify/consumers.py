@@ -472,6 +472,25 @@ class Handlers:
         ppk = await who.user(session, e.ppk_id, self.language)
         await self._tell(session, envelope, "contract.drafted", ppk, {**context, "for_ppk": True}, link)
 
+    async def contract_party_signed(
+        self, session: AsyncSession, envelope: Envelope[contract.ContractPartySigned]
+    ) -> None:
+        """One party signed: the other party's signature is what the contract now waits on."""
+        e = envelope.data
+        context = {
+            "package_name": await self._package_name(session, e.package_id),
+            "contract_id": e.contract_id,
+            "signed_by": e.signature.party,
+            "signed_at": e.signature.signed_at,
+        }
+        if e.awaiting == "ppk":
+            audience = await who.user(session, e.ppk_id, self.language)
+        else:
+            audience = await who.vendor(session, e.vendor_id, self.language)
+        await self._tell(
+            session, envelope, "contract.party_signed", audience, context, f"{self.portal_url}/contract/{e.contract_id}"
+        )
+
     async def contract_signed(self, session: AsyncSession, envelope: Envelope[contract.ContractSigned]) -> None:
         e = envelope.data
         context = {
@@ -558,6 +577,7 @@ class Handlers:
             contract.ContractTerminated: self.contract_terminated,
             contract.ContractVendorRated: self.contract_vendor_rated,
             contract.ContractDrafted: self.contract_drafted,
+            contract.ContractPartySigned: self.contract_party_signed,
             contract.ContractSigned: self.contract_signed,
             contract.ContractStarted: self.contract_started,
             tender.TenderAppealFiled: self.appeal_filed,

@@ -129,6 +129,19 @@ class ContractDrafted(Event):
     drafted_at: datetime
 
 
+@event("contract.party_signed", 1, TOPIC)
+class ContractPartySigned(Event):
+    """One party signed and the other's signature now waits (the contract does not bind yet)."""
+
+    contract_id: str
+    package_id: str
+    opd_id: str
+    vendor_id: str
+    ppk_id: str
+    signature: ContractSignature
+    awaiting: SignatureParty = Field(description="The party whose signature the contract now waits on.")
+
+
 @event("contract.signed", 1, TOPIC)
 class ContractSigned(Event):
     """Both parties signed: the terms of version 1 bind."""
