@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from abc import ABC, abstractmethod
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -119,7 +120,7 @@ async def record(
     return str(values["status"])
 
 
-class Worker:
+class Worker(ABC):
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock, poll_interval_s: float) -> None:
         self.sessions = sessions
         self.reads = session_factory(sessions.kw["bind"], readonly=True)
@@ -147,8 +148,9 @@ class Worker:
             if not busy:
                 await self._pause()
 
+    @abstractmethod
     async def round(self) -> bool:
-        raise NotImplementedError
+        """One pass over the work due; True when there may be more right away."""
 
 
 class EmailWorker(Worker):
