@@ -71,6 +71,7 @@ ACCESS_TABLE: tuple[Rule, ...] = (
     public(READ, "/health/ready", "readiness of the gateway and each service"),
     Rule(READ, "/metrics", "internal", note="Prometheus; cluster network only"),
     public(READ, "/openapi.json", "merged API document"),
+    public(READ, "/asyncapi.json", "AsyncAPI document of the public topics"),
     public(READ, "/docs", "API explorer"),
     public(READ, "/docs/oauth2-redirect"),
     public(READ, "/.well-known/jwks.json", "public signing keys"),
@@ -80,6 +81,8 @@ ACCESS_TABLE: tuple[Rule, ...] = (
     public(POST, "/auth/register/vendor", "vendor self-registration"),
     Rule(READ, "/auth/me", "user", note="who am I"),
     roles(ALL, "/admin/**", ADMIN, note="users, API keys, signing keys"),
+    # Public transparency portal: HTML pages built from the public reads below, no sign-in
+    public(READ, "/portal/**", "public transparency portal (HTML)"),
     # Public procurement data: announcements, schedules, winners, contract values, indicators, vendor profiles
     public(READ, "/api/tender/public/**"),
     public(READ, "/api/vendor/public/**"),

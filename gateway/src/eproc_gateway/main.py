@@ -23,6 +23,7 @@ from eproc_gateway.identity import IdentityStore
 from eproc_gateway.keys import KeyRing
 from eproc_gateway.models import messaging
 from eproc_gateway.openapi import MergedOpenAPI
+from eproc_gateway.portal import install_portal
 from eproc_gateway.proxy import Proxy
 from eproc_gateway.routes import admin, auth
 from eproc_gateway.seed import ensure_bootstrap_admin, seed_dev_accounts
@@ -154,6 +155,7 @@ def create_app(
     install_conventions(app, "gateway")
     app.include_router(auth)
     app.include_router(admin)
+    install_portal(app)
 
     merged = MergedOpenAPI(
         app.openapi, settings.upstreams, client, cache_s=settings.openapi_cache_s, monotonic=monotonic

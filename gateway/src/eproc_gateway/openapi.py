@@ -73,6 +73,10 @@ def merge(gateway: dict[str, Any], services: dict[str, dict[str, Any] | None]) -
         }
     )
     merged["security"] = [{}, {"bearer": []}, {"apiKey": []}]
+    merged.setdefault(
+        "externalDocs",
+        {"description": "Events of the public topics (AsyncAPI 3.0)", "url": "/asyncapi.json"},
+    )
     if unavailable:
         merged["info"]["x-unavailable-services"] = unavailable
         merged["info"]["description"] = (

@@ -2,7 +2,9 @@
 
 One shared ``httpx.AsyncClient`` with pooled connections; per-route timeouts; a circuit breaker
 per service; hop-by-hop headers dropped and ``X-Request-ID``, ``traceparent`` and
-``X-Forwarded-*`` set. Public reads get ``ETag`` and ``Cache-Control``.
+``X-Forwarded-*`` set. Public reads get ``ETag`` and ``Cache-Control``. Server-sent event streams
+(``text/event-stream``) pass through chunk by chunk as the service writes them: never buffered, no
+``ETag``, and no read timeout ending a stream that is quiet between events.
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ REPLACED_REQUEST = frozenset(
     | {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-real-ip"}
 )
 DROPPED_RESPONSE = frozenset({"server", "date", "x-request-id"})
+EVENT_STREAM = "text/event-stream"
+
+
+def is_event_stream(content_type: str | None) -> bool:
+    return (content_type or "").split(";", 1)[0].strip().lower() == EVENT_STREAM
 
 
 @dataclass
@@ -167,12 +174,23 @@ class Proxy:
             upstream.breaker.failure()
         else:
             upstream.breaker.success()
+        if is_event_stream(response.headers.get("content-type")):
+            # The headers came within the route's timeout; from here only silence beyond the stream idle limit
+            # ends it. httpcore reads the timeouts from this extension when the body starts, that is after this.
+            timeouts = dict(outgoing.extensions.get("timeout") or {})
+            outgoing.extensions["timeout"] = {**timeouts, "read": self.settings.stream_idle_timeout_s}
         return await self._respond(request, response)
 
     async def _respond(self, request: Request, upstream: httpx.Response) -> Response:
         headers = {k: v for k, v in upstream.headers.items() if k not in HOP_BY_HOP and k not in DROPPED_RESPONSE}
         rule = getattr(request.state, "access_rule", None)
         is_public = rule is not None and rule.kind == "public"
+        if is_event_stream(upstream.headers.get("content-type")):
+            headers.setdefault("cache-control", "no-cache")
+            headers["x-accel-buffering"] = "no"  # nor may an nginx ingress in front of the gateway hold it back
+            if is_public:
+                headers["vary"] = "Accept, Accept-Encoding, Authorization"
+            return _stream(upstream, headers, ends_quietly=True)
         if "cache-control" not in headers:
             headers["cache-control"] = (
                 f"public, max-age={self.settings.public_cache_max_age_s}" if is_public else "private, no-store"
@@ -198,7 +216,7 @@ class Proxy:
             body = b"".join(chunks)
             etag = '"' + base64.urlsafe_b64encode(hashlib.sha256(body).digest()[:18]).decode() + '"'
             headers["etag"] = etag
-        if _etag_matches(request.headers.get("if-none-match"), etag):
+        if etag_matches(request.headers.get("if-none-match"), etag):
             await upstream.aclose()
             kept = {k: v for k, v in headers.items() if k in ("etag", "cache-control", "vary", "last-modified")}
             return Response(status_code=304, headers=kept)
@@ -207,19 +225,31 @@ class Proxy:
         return Response(body, status_code=200, headers=headers)
 
 
-def _stream(upstream: httpx.Response, headers: dict[str, str], prefix: bytes = b"") -> StreamingResponse:
+def _stream(
+    upstream: httpx.Response, headers: dict[str, str], prefix: bytes = b"", *, ends_quietly: bool = False
+) -> StreamingResponse:
+    """The upstream body as it arrives. A broken download aborts the connection so that the client sees it
+    incomplete; an event stream (``ends_quietly``) has no length to be short of, so it just ends and the
+    client's EventSource reconnects with ``Last-Event-ID``."""
+
     async def body() -> AsyncIterator[bytes]:
         if prefix:
             yield prefix
-        async for chunk in upstream.aiter_raw():
-            yield chunk
+        try:
+            async for chunk in upstream.aiter_raw():
+                yield chunk
+        except httpx.TransportError as exc:
+            if not ends_quietly:
+                raise
+            log.info("event stream from %s ended: %r", upstream.url.host, exc)
 
     return StreamingResponse(
         body(), status_code=upstream.status_code, headers=headers, background=BackgroundTask(upstream.aclose)
     )
 
 
-def _etag_matches(if_none_match: str | None, etag: str) -> bool:
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Weak comparison (RFC 9110 13.1.2), as If-None-Match asks: lists and ``*`` included."""
     if not if_none_match:
         return False
     if if_none_match.strip() == "*":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 from collections.abc import AsyncIterator
@@ -14,8 +15,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eproc_gateway.identity import ApiKey, IdentityStore, User
+from eproc_gateway.proxy import etag_matches
 from eproc_gateway.settings import GatewaySettings
 from eproc_shared.auth import ASYMMETRIC_ALGORITHMS, AuthError, Principal, Role, requires
+from eproc_shared.events.asyncapi import build as build_asyncapi
 from eproc_shared.problems import Problem, ProblemError
 
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -265,13 +268,26 @@ async def register_vendor(body: VendorRegistration, store: Store, db: Db) -> Reg
     return Registered(user_id=user.id, vendor_id=user.vendor_id, username=user.username)
 
 
-def _cached_json(request: Request, payload: dict[str, Any], max_age: int) -> Response:
+def _json_and_etag(payload: dict[str, Any]) -> tuple[bytes, str]:
     body = json.dumps(payload, separators=(",", ":")).encode()
-    etag = '"' + base64.urlsafe_b64encode(hashlib.sha256(body).digest()[:18]).decode() + '"'
+    return body, '"' + base64.urlsafe_b64encode(hashlib.sha256(body).digest()[:18]).decode() + '"'
+
+
+def _cached_body(request: Request, body: bytes, etag: str, max_age: int) -> Response:
     headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}"}
-    if request.headers.get("if-none-match") in (etag, f"W/{etag}"):
+    if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
+
+
+def _cached_json(request: Request, payload: dict[str, Any], max_age: int) -> Response:
+    return _cached_body(request, *_json_and_etag(payload), max_age)
+
+
+@functools.cache
+def public_asyncapi() -> tuple[bytes, str]:
+    """The catalogue is fixed for the life of the process: built once, on first request."""
+    return _json_and_etag(build_asyncapi(public_only=True))
 
 
 @auth.get("/.well-known/jwks.json", summary="Public keys that verify the gateway's tokens")
@@ -294,6 +310,13 @@ async def openid_configuration(request: Request, settings: Settings) -> Response
         },
         300,
     )
+
+
+@auth.get("/asyncapi.json", include_in_schema=False)
+async def asyncapi_document(request: Request) -> Response:
+    """AsyncAPI 3.0 of the public topics only: what outside systems may consume, and each payload's schema.
+    Left out of the OpenAPI paths like /openapi.json itself; the merged document links it (externalDocs)."""
+    return _cached_body(request, *public_asyncapi(), 300)
 
 
 admin = APIRouter(prefix="/admin", tags=["administration"], dependencies=[requires(Role.ADMIN)], responses=PROBLEMS)

@@ -56,6 +56,12 @@ class GatewaySettings(ServiceSettings):
     public_etag_max_bytes: int = Field(
         default=1_048_576, ge=0, description="Public responses up to this size get an ETag computed by the gateway."
     )
+    stream_idle_timeout_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Server-sent event streams: silence after which the gateway ends one (the client reconnects "
+        "with Last-Event-ID). Unset: never; a stream lasts until the client or the service closes it.",
+    )
 
     # Identity --------------------------------------------------------------------------
     identity_mode: Literal["builtin", "oidc"] = Field(
