@@ -94,8 +94,6 @@ class Messaging:
         )
 
     async def handle(self, session: AsyncSession, envelope: Envelope[Any]) -> None:
-        if envelope.data.poison:
-            raise ValueError(f"order {envelope.data.order_id} cannot be handled")
         await session.execute(
             insert(self.effects).values(
                 event_id=envelope.id,
@@ -104,6 +102,9 @@ class Messaging:
                 trace_id=current_trace_id(),
             )
         )
+        # After its effect, so that a failed event that leaked a half-done effect would show as a row.
+        if envelope.data.poison:
+            raise ValueError(f"order {envelope.data.order_id} cannot be handled")
 
     async def effects_rows(self) -> list[Any]:
         async with self.engine.connect() as conn:

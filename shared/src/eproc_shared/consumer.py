@@ -7,6 +7,10 @@ re-reads was either committed with its inbox row or not applied at all. A handle
 failing sends the event to ``<consumer>.dlq`` with the error in headers, and the partition
 moves on.
 
+Events of one partition are applied several to a transaction (``batch_size``), each inside its own
+savepoint: a handler that fails rolls back only its event, which then takes the one-at-a-time path
+with retries and the DLQ, and the events after it wait for it, so order per partition holds.
+
 A consumer that must see every event, including types this process does not know (the audit
 log), passes ``catch_all``: it receives each event no typed handler takes, as a :class:`RawEvent`
 parsed from the CloudEvents headers and the JSON value only, with the same inbox guarantee.
@@ -126,6 +130,7 @@ class EventConsumer:
         max_attempts: int = 5,
         retry_backoff_s: float = 0.2,
         catch_all: RawHandler | None = None,
+        batch_size: int = 100,
     ) -> None:
         unknown = [t for t in handlers if catalogue.model_for(t) is None]
         if unknown:
@@ -141,6 +146,7 @@ class EventConsumer:
         self.catalogue = catalogue
         self.topics = sorted(set(topics or (catalogue.model_for(t).topic for t in handlers)))  # type: ignore[union-attr]
         self.max_attempts = max_attempts
+        self.batch_size = max(1, batch_size)
         self.retry_backoff_s = retry_backoff_s
         self.dlq = dlq_topic(name)
         self._consumer: AIOKafkaConsumer | None = None
@@ -209,22 +215,101 @@ class EventConsumer:
         assert consumer is not None
         while True:
             batches = await consumer.getmany(timeout_ms=500)
-            for tp, records in batches.items():
-                done: int | None = None
-                for record in records:
-                    try:
-                        await self._process(record)
-                    except Exception:
-                        # Infrastructure failure (database or DLQ unreachable): re-read from this record.
-                        consumer.seek(tp, record.offset)
-                        if done is not None:
-                            await self._commit(consumer, {tp: done})
-                        raise
-                    done = record.offset + 1
-                if done is not None:
-                    await self._commit(consumer, {tp: done})
-                    self._positions[tp] = done
+            done: dict[TopicPartition, int] = {}
+            try:
+                for tp, records in batches.items():
+                    await self._run_partition(consumer, tp, records, done)
+            finally:
+                # One offset commit for everything applied, also when a failure interrupts the round.
+                if done:
+                    await self._commit(consumer, done)
+                    self._positions.update(done)
             self._report_lag(consumer)
+
+    async def _run_partition(
+        self,
+        consumer: AIOKafkaConsumer,
+        tp: TopicPartition,
+        records: list[ConsumerRecord[bytes, bytes]],
+        done: dict[TopicPartition, int],
+    ) -> None:
+        index = 0
+        while index < len(records):
+            record = records[index]
+            try:
+                applied = await self._apply_batch(records[index : index + self.batch_size])
+                if applied == 0:
+                    # The first event needs the careful path: retries, or the DLQ.
+                    await self._process(record)
+                    applied = 1
+            except Exception:
+                # Infrastructure failure (database or DLQ unreachable): re-read from this record.
+                consumer.seek(tp, record.offset)
+                raise
+            index += applied
+            done[tp] = records[index - 1].offset + 1
+
+    def _prepare(self, record: ConsumerRecord[bytes, bytes]) -> tuple[Received, AnyHandler] | str | None:
+        """The event and its handler; a type name when there is nothing to apply; None when it needs the DLQ."""
+        if self.catch_all is not None and decode_headers(record.headers).get("ce_type") not in self.handlers:
+            try:
+                return RawEvent.from_record(record), self.catch_all
+            except EnvelopeError:
+                return None
+        try:
+            envelope = Envelope.from_record(record.key, record.value, record.headers, self.catalogue)
+        except UnknownEventType as exc:
+            return exc.type_name
+        except EnvelopeError:
+            return None
+        handler = self.handlers.get(envelope.type)
+        return (envelope, handler) if handler is not None else envelope.type
+
+    async def _apply_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> int:
+        """Apply records in order in one transaction; returns how many, stopping before one that fails."""
+        outcomes: list[tuple[str, str]] = []
+        async with self.sessions() as session, session.begin():
+            for record in records:
+                prepared = self._prepare(record)
+                if prepared is None:
+                    break
+                if isinstance(prepared, str):
+                    outcomes.append((prepared, "skipped"))
+                    continue
+                envelope, handler = prepared
+                outcome = await self._apply_in_savepoint(session, record, envelope, handler)
+                if outcome is None:
+                    break
+                outcomes.append((envelope.type, outcome))
+        for type_name, outcome in outcomes:
+            CONSUMER_EVENTS.labels(self.name, type_name, outcome).inc()
+        return len(outcomes)
+
+    async def _apply_in_savepoint(
+        self, session: AsyncSession, record: ConsumerRecord[bytes, bytes], envelope: Received, handler: AnyHandler
+    ) -> str | None:
+        with tracer().start_as_current_span(
+            f"{record.topic} process",
+            context=context_from(envelope.trace),
+            kind=trace.SpanKind.CONSUMER,
+            attributes=self._span_attributes(record, envelope),
+        ) as span:
+            savepoint = await session.begin_nested()
+            try:
+                # The inbox row first: its unique key tells a redelivery apart in one statement.
+                await session.execute(insert(self.inbox).values(**self._inbox_row(record, envelope, "handled")))
+            except IntegrityError:
+                await savepoint.rollback()
+                return "duplicate"
+            try:
+                await handler(session, envelope)  # type: ignore[arg-type]  # a RawEvent goes to the catch-all only
+            except Exception as exc:
+                # Left for the one-at-a-time path, which retries it and may dead-letter it.
+                span.record_exception(exc)
+                await savepoint.rollback()
+                return None
+            await savepoint.commit()
+            return "handled"
 
     async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         try:
@@ -273,14 +358,7 @@ class EventConsumer:
             f"{record.topic} process",
             context=context_from(envelope.trace),
             kind=trace.SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.destination.name": record.topic,
-                "messaging.consumer.group.name": self.name,
-                "messaging.message.id": envelope.id,
-                "messaging.kafka.offset": record.offset,
-                "cloudevents.event_type": envelope.type,
-            },
+            attributes=self._span_attributes(record, envelope),
         ) as span:
             for attempt in range(1, self.max_attempts + 1):
                 try:
@@ -296,6 +374,16 @@ class EventConsumer:
                         await self._dead_letter(record, exc, attempts=attempt, envelope=envelope)
                         return
                     await asyncio.sleep(self.retry_backoff_s * 2 ** (attempt - 1))
+
+    def _span_attributes(self, record: ConsumerRecord[bytes, bytes], envelope: Received) -> dict[str, Any]:
+        return {
+            "messaging.system": "kafka",
+            "messaging.destination.name": record.topic,
+            "messaging.consumer.group.name": self.name,
+            "messaging.message.id": envelope.id,
+            "messaging.kafka.offset": record.offset,
+            "cloudevents.event_type": envelope.type,
+        }
 
     async def _apply(self, record: ConsumerRecord[bytes, bytes], envelope: Received, handler: AnyHandler) -> str:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -12,35 +13,88 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import DateTime, event, text
 from sqlalchemy.engine import Connection, Dialect, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import await_only
 
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
     """An engine tuned for the backend.
 
-    SQLite: WAL so readers never block the writer, a busy timeout instead of instant
-    "database is locked", and ``BEGIN IMMEDIATE`` so a transaction takes the write lock
-    up front rather than failing when it upgrades from read to write half way through.
+    SQLite: WAL so readers never block the writer, and ``BEGIN IMMEDIATE`` so a transaction takes the
+    write lock up front rather than failing when it upgrades from read to write half way through.
+    Connections are pooled (each aiosqlite connection is a thread; opening one per transaction cost
+    three quarters of a write's time), and write transactions of this process queue on one
+    :class:`SqliteWriteGate` instead of polling in SQLite's busy handler, which sleeps up to 100 ms a
+    try and lets late writers overtake early ones. Other processes on the same file still meet the
+    busy timeout.
     """
     if is_sqlite(url):
         database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, poolclass=NullPool, connect_args={"timeout": 30})
-        _configure_sqlite(engine)
+        if not database or database == ":memory:":
+            engine = create_async_engine(url, echo=echo, poolclass=NullPool)
+            _configure_sqlite(engine, None)
+            return engine
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(
+            url,
+            echo=echo,
+            pool_size=min(pool_size, 5),
+            max_overflow=pool_size,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S},
+        )
+        _configure_sqlite(engine, SqliteWriteGate(SQLITE_BUSY_TIMEOUT_S))
         return engine
     return create_async_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
     )
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+class SqliteWriteGate:
+    """One write transaction at a time per engine, queued first come first served in asyncio.
+
+    Taken before ``BEGIN IMMEDIATE`` and given back after the driver's commit or rollback, so the
+    next writer's BEGIN never meets a lock this process still holds.
+    """
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self._lock = asyncio.Lock()
+        self._holder: int | None = None
+
+    def enter(self, dbapi_connection: Any) -> None:
+        """Called inside SQLAlchemy's greenlet, where awaiting is allowed through ``await_only``.
+
+        Connections may come as the pool's proxy or as the driver's own object: both count as one.
+        """
+        try:
+            await_only(asyncio.wait_for(self._lock.acquire(), self.timeout_s))
+        except TimeoutError as exc:
+            raise OperationalError(
+                "BEGIN IMMEDIATE", None, TimeoutError(f"no write slot within {self.timeout_s:.0f} s")
+            ) from exc
+        self._holder = id(_driver_level(dbapi_connection))
+
+    def leave(self, dbapi_connection: Any) -> None:
+        if self._holder is not None and self._holder == id(_driver_level(dbapi_connection)):
+            self._holder = None
+            self._lock.release()
+
+
+def _driver_level(connection: Any) -> Any:
+    return getattr(connection, "dbapi_connection", connection)
+
+
+def _configure_sqlite(engine: AsyncEngine, gate: SqliteWriteGate | None) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when a transaction begins.
@@ -49,14 +103,55 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         # Read-only work takes a plain (deferred) snapshot so it never holds the write lock.
-        readonly = connection.get_execution_options().get(READONLY_OPTION, False)
-        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READONLY_OPTION, False):
+            connection.exec_driver_sql("BEGIN")
+            return
+        dbapi_connection = connection.connection
+        if gate is not None:
+            gate.enter(dbapi_connection)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if gate is not None:
+                gate.leave(dbapi_connection)
+            raise
+
+    if gate is None:
+        return
+    dialect = engine.sync_engine.dialect
+    commit, rollback = dialect.do_commit, dialect.do_rollback
+
+    # The engine's "commit" event fires before the driver commits; releasing there would let the next
+    # writer's BEGIN IMMEDIATE run into our still-held lock. So the gate wraps the dialect's own calls,
+    # which the pool's reset-on-return also goes through.
+    def do_commit(dbapi_connection: Any) -> None:
+        try:
+            commit(dbapi_connection)
+        finally:
+            gate.leave(dbapi_connection)
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        try:
+            rollback(dbapi_connection)
+        finally:
+            gate.leave(dbapi_connection)
+
+    dialect.do_commit = do_commit  # type: ignore[method-assign]
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+
+    @event.listens_for(engine.sync_engine, "close")
+    def _on_close(dbapi_connection: Any, _record: Any) -> None:
+        gate.leave(dbapi_connection)
+
+    @event.listens_for(engine.sync_engine, "invalidate")
+    def _on_invalidate(dbapi_connection: Any, _record: Any, _exc: Any) -> None:
+        gate.leave(dbapi_connection)
 
 
 READONLY_OPTION = "eproc_readonly"
@@ -76,7 +171,7 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
 
 
 async def ping(engine: AsyncEngine) -> None:
-    async with engine.connect() as conn:
+    async with engine.execution_options(**{READONLY_OPTION: True}).connect() as conn:
         await conn.execute(text("SELECT 1"))
 
 

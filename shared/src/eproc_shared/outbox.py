@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
 from eproc_shared.broker import ensure_topics, make_producer
-from eproc_shared.db import is_sqlite
+from eproc_shared.db import READONLY_OPTION, is_sqlite
 from eproc_shared.events.catalogue import Event
 from eproc_shared.events.envelope import TRACE_HEADERS, Envelope
 from eproc_shared.messaging_tables import MessagingTables
@@ -114,6 +114,9 @@ class OutboxRelay:
         topics: Iterable[TopicSpec] | None = None,
     ) -> None:
         self.engine = engine
+        # Reads take a plain snapshot: on SQLite a default transaction would queue for the write slot
+        # behind every request that is writing a new event.
+        self.reader = engine.execution_options(**{READONLY_OPTION: True})
         self.topics = list(topics) if topics is not None else None
         self.outbox = outbox
         self.table = outbox.table
@@ -212,7 +215,7 @@ class OutboxRelay:
     async def publish_batch(self) -> int:
         """Publish up to batch_size unsent rows; returns how many were sent."""
         assert self._producer is not None
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             rows = (
                 await conn.execute(
                     select(self.table)
@@ -283,7 +286,7 @@ class OutboxRelay:
 
     async def _report_backlog(self, quiet: bool = False) -> None:
         try:
-            async with self.engine.connect() as conn:
+            async with self.reader.connect() as conn:
                 backlog = await conn.scalar(
                     select(func.count()).select_from(self.table).where(self.table.c.sent_at.is_(None))
                 )
