@@ -56,7 +56,10 @@ AUTOSCALED = {"gateway", "tender"}
 # Processes that must reach outside the cluster, and why: notify sends email and webhooks.
 OUTBOUND_INTERNET = {"notify": [25, 465, 587, 80, 443]}
 # Settings of a process that are secrets: {process: {setting (after the prefix): (secret, key)}}.
-SECRETS = {"tender": {"KEY_ENCRYPTION_KEY": ("tender-secrets", "key-encryption-key")}}
+SECRETS = {
+    "tender": {"KEY_ENCRYPTION_KEY": ("tender-secrets", "key-encryption-key")},
+    "notify": {"SECRET_ENCRYPTION_KEY": ("notify-secrets", "key-encryption-key")},
+}
 # Settings of a process that name a secret file: {process: {setting: (secret, key)}}, mounted read-only.
 FILE_SECRETS = {"audit": {"SIGNING_KEY_FILE": ("audit-signing-key", "signing-key.pem")}}
 SECRETS_MOUNT = "/etc/eproc/secrets"
@@ -343,13 +346,12 @@ def deployment(process: Process, processes: list[Process]) -> dict[str, Any]:
         "imagePullPolicy": "Always",
         "command": ["eproc", "migrate"],
         "envFrom": env_from,
-        "env": [
-            env_value("EPROC_SERVICE", process.name),
-            env_secret(f"{process.env_prefix}DATABASE_URL", f"{process.database}-app", "uri"),
-        ],
+        # The service's whole configuration: loading its settings validates them, and production refuses
+        # to start without its secrets (tender's key-encryption key, for one).
+        "env": process_env(process, processes),
         "securityContext": security_context(),
         "resources": resources(process),
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": mounts,
     }
     container = {
         "name": process.name,

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eproc_notify.clock import Clock
+from eproc_notify.domain.secret_box import SecretBox
 from eproc_notify.settings import NotifySettings
 from eproc_shared.auth import CurrentPrincipal, Principal, forbidden
 from eproc_shared.db import session_factory
@@ -28,6 +29,10 @@ def get_settings(request: Request) -> NotifySettings:
     return request.app.state.notify_settings  # type: ignore[no-any-return]
 
 
+def get_secret_box(request: Request) -> SecretBox:
+    return request.app.state.secret_box  # type: ignore[no-any-return]
+
+
 async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """For reads: a deferred snapshot that never takes SQLite's write lock."""
     async with session_factory(get_runtime(request).engine, readonly=True)() as session:
@@ -43,5 +48,6 @@ async def signed_in_user(principal: CurrentPrincipal) -> Principal:
 
 Now = Annotated[datetime, Depends(get_now)]
 Settings = Annotated[NotifySettings, Depends(get_settings)]
+Secrets = Annotated[SecretBox, Depends(get_secret_box)]
 ReadSession = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 User = Annotated[Principal, Depends(signed_in_user)]

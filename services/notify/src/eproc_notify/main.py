@@ -13,6 +13,7 @@ from eproc_notify.consumers import Handlers, consumer_specs
 from eproc_notify.devsink import MailSink
 from eproc_notify.devsink import router as dev_router
 from eproc_notify.domain.retry import DisablePolicy, RetryPolicy
+from eproc_notify.endpoint_secrets import seal_stored_secrets
 from eproc_notify.mailer import Mailer
 from eproc_notify.models import messaging, metadata
 from eproc_notify.queueing import Queue
@@ -25,6 +26,8 @@ from eproc_shared.service_app import ServiceRuntime, build_service_app
 
 def create_app(settings: NotifySettings | None = None, *, clock: Clock = system_clock) -> FastAPI:
     settings = settings or NotifySettings()
+    settings.check()  # refuses production with the development encryption key
+    box = settings.secret_box()
     queue = Queue(Renderer())
     handlers = Handlers(queue, clock, portal_url=settings.portal_url, default_language=settings.default_language)
     policy = RetryPolicy(
@@ -36,6 +39,8 @@ def create_app(settings: NotifySettings | None = None, *, clock: Clock = system_
     sink = MailSink(settings.dev_smtp_sink_keep) if settings.dev_smtp_sink else None
 
     async def on_start(runtime: ServiceRuntime) -> None:
+        # Before anything signs: plaintext left by earlier releases, and values under old keys, get the current key.
+        await seal_stored_secrets(runtime.sessions, box)
         if sink is not None:
             await sink.start("127.0.0.1", settings.dev_smtp_sink_port)
             runtime.tasks.append(asyncio.create_task(_stop_on_cancel(sink), name="notify-dev-smtp-sink"))
@@ -53,6 +58,7 @@ def create_app(settings: NotifySettings | None = None, *, clock: Clock = system_
             clock,
             settings.worker_poll_interval_s,
             queue=queue,
+            secret_box=box,
             policy=policy,
             disable=DisablePolicy(settings.webhook_disable_after_failures, settings.webhook_disable_after_s),
             concurrency=settings.webhook_concurrency,
@@ -80,6 +86,7 @@ def create_app(settings: NotifySettings | None = None, *, clock: Clock = system_
     )
     app.state.clock = clock
     app.state.notify_settings = settings
+    app.state.secret_box = box
     app.state.dev_sink = sink
     return app
 

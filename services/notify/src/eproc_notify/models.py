@@ -105,8 +105,12 @@ endpoints = Table(
     Column("description", String(500), nullable=True),
     Column("contact_email", String(320), nullable=True),
     Column("event_types", JSON, nullable=False),
-    Column("secret", String(200), nullable=False),
+    # Plaintext as revisions before 0003 stored it: never written now, emptied at start-up (endpoint_secrets.py).
+    Column("secret", String(200), nullable=True),
     Column("previous_secret", String(200), nullable=True),
+    # The signing secrets, AES-GCM encrypted and bound to this row's id (domain/secret_box.py).
+    Column("secret_encrypted", String(300), nullable=True),
+    Column("previous_secret_encrypted", String(300), nullable=True),
     Column("previous_secret_until", UTC_TS, nullable=True),
     Column("enabled", Boolean, nullable=False),
     Column("disabled_at", UTC_TS, nullable=True),

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from eproc_notify.domain.secret_box import SecretBox, decode_key
 from eproc_shared.settings import ServiceSettings
+
+# Only for development and tests; production refuses to start with it (it is published here).
+DEV_SECRET_ENCRYPTION_KEY = base64.b64encode(b"dev-only-notify-kek-change-me!!!").decode()
+
+
+class ProductionConfigError(RuntimeError):
+    """The service refuses to start in production with a development key."""
 
 
 class NotifySettings(ServiceSettings):
@@ -51,6 +60,16 @@ class NotifySettings(ServiceSettings):
     webhook_secret_overlap_s: int = Field(
         default=86400, ge=0, le=7 * 86400, description="How long the old secret still signs after a rotation."
     )
+    secret_encryption_key: SecretStr = Field(
+        default=SecretStr(DEV_SECRET_ENCRYPTION_KEY),
+        description="Base64 of 32 random bytes that encrypt the webhook signing secrets in the database "
+        "(a Kubernetes secret in production; the development default is refused there).",
+    )
+    secret_encryption_old_keys: list[SecretStr] = Field(
+        default=[],
+        description="Earlier NOTIFY_SECRET_ENCRYPTION_KEY values, as a JSON list of base64 keys: they still "
+        "decrypt, and the service re-encrypts what they sealed under the current key when it starts.",
+    )
 
     retry_base_s: float = Field(default=10.0, gt=0, description="First pause before retrying a failed delivery.")
     retry_factor: float = Field(default=3.0, ge=1, description="Each further pause is this many times longer.")
@@ -77,6 +96,7 @@ class NotifySettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _production_rules(self) -> NotifySettings:
+        self.secret_box()  # a malformed key is refused in every environment
         if self.environment == "production":
             if self.dev_smtp_sink:
                 raise ValueError("NOTIFY_DEV_SMTP_SINK is a development convenience and is refused in production")
@@ -86,3 +106,31 @@ class NotifySettings(ServiceSettings):
             self.smtp_host, self.smtp_port, self.smtp_tls = "127.0.0.1", self.dev_smtp_sink_port, "none"
             self.smtp_username, self.smtp_password = None, None
         return self
+
+    def secret_box(self) -> SecretBox:
+        current = decode_key(self.secret_encryption_key.get_secret_value(), "NOTIFY_SECRET_ENCRYPTION_KEY")
+        old = [
+            decode_key(key.get_secret_value(), f"NOTIFY_SECRET_ENCRYPTION_OLD_KEYS[{i}]")
+            for i, key in enumerate(self.secret_encryption_old_keys)
+        ]
+        return SecretBox(current, old)
+
+    def production_problems(self) -> list[str]:
+        """What makes this configuration unfit for production (empty when fit)."""
+        problems = []
+        if self.secret_encryption_key.get_secret_value() == DEV_SECRET_ENCRYPTION_KEY:
+            problems.append(
+                "NOTIFY_SECRET_ENCRYPTION_KEY must be set in production (the development key is public); "
+                "generate one with `openssl rand -base64 32` and keep it in a secret"
+            )
+        if any(key.get_secret_value() == DEV_SECRET_ENCRYPTION_KEY for key in self.secret_encryption_old_keys):
+            problems.append("NOTIFY_SECRET_ENCRYPTION_OLD_KEYS holds the development key, which is public")
+        return problems
+
+    def check(self) -> None:
+        """Refuse production with a development key. Checked when the service starts rather than when the
+        settings are read, so that `eproc migrate` (an init container without the key) still runs."""
+        if self.environment == "production":
+            problems = self.production_problems()
+            if problems:
+                raise ProductionConfigError("notify refuses to start in production: " + "; ".join(problems))

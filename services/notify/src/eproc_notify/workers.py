@@ -26,6 +26,8 @@ from eproc_notify import recipients as who
 from eproc_notify.clock import Clock
 from eproc_notify.domain import signing
 from eproc_notify.domain.retry import DisablePolicy, RetryPolicy
+from eproc_notify.domain.secret_box import SecretBox, SecretUnreadable
+from eproc_notify.endpoint_secrets import signing_secrets
 from eproc_notify.mailer import Mail, Mailer, PermanentFailure
 from eproc_notify.models import api_keys, attempts, deliveries, endpoints
 from eproc_notify.queueing import Queue
@@ -208,6 +210,7 @@ class WebhookDispatcher(Worker):
         poll_interval_s: float,
         *,
         queue: Queue,
+        secret_box: SecretBox,
         policy: RetryPolicy,
         disable: DisablePolicy,
         concurrency: int,
@@ -216,6 +219,7 @@ class WebhookDispatcher(Worker):
     ) -> None:
         super().__init__(sessions, clock, poll_interval_s)
         self.queue, self.policy, self.disable = queue, policy, disable
+        self.secret_box = secret_box
         self.timeout_s = timeout_s
         self.lease = timedelta(seconds=timeout_s * 3 + 30)
         self.language = default_language
@@ -277,27 +281,31 @@ class WebhookDispatcher(Worker):
     async def _call(self, endpoint: dict[str, Any], row: dict[str, Any]) -> bool:
         now = self.clock()
         body = row["payload"] or ""
-        keys = signing.secrets_in_use(
-            endpoint["secret"], endpoint["previous_secret"], endpoint["previous_secret_until"], now
-        )
-        headers = {
-            **signing.headers(keys, row["message_id"], now, body),
-            "content-type": "application/json",
-            "user-agent": "eproc-notify/0.1 (Standard Webhooks)",
-        }
         started = time.monotonic()
         try:
-            response = await self.http.post(endpoint["url"], content=body.encode(), headers=headers)
-            ok = 200 <= response.status_code < 300
-            error = None if ok else f"HTTP {response.status_code}: {response.text[:300]}"
-            outcome = Outcome(ok, _ms(started), response.status_code, error)
-        except httpx.HTTPError as exc:
-            outcome = Outcome(False, _ms(started), None, f"{type(exc).__name__}: {exc}"[:1000])
+            keys = signing_secrets(self.secret_box, endpoint, now)
+        except SecretUnreadable as exc:
+            # Never sent unsigned: the attempt fails, the log says why, rotating the secret mends it.
+            log.error("webhook endpoint %s cannot sign: %s", endpoint["id"], exc)
+            outcome = Outcome(False, _ms(started), None, f"the signing secret cannot be decrypted: {exc}"[:1000])
+        else:
+            outcome = await self._post(endpoint["url"], body, signing.headers(keys, row["message_id"], now, body))
         async with self.sessions() as session, session.begin():
             done_at = self.clock()
             await record(session, row, outcome, done_at, self.policy)
             await self._endpoint_health(session, endpoint, outcome, done_at)
         return outcome.ok
+
+    async def _post(self, url: str, body: str, headers: dict[str, str]) -> Outcome:
+        headers = {**headers, "content-type": "application/json", "user-agent": "eproc-notify/0.1 (Standard Webhooks)"}
+        started = time.monotonic()
+        try:
+            response = await self.http.post(url, content=body.encode(), headers=headers)
+        except httpx.HTTPError as exc:
+            return Outcome(False, _ms(started), None, f"{type(exc).__name__}: {exc}"[:1000])
+        ok = 200 <= response.status_code < 300
+        error = None if ok else f"HTTP {response.status_code}: {response.text[:300]}"
+        return Outcome(ok, _ms(started), response.status_code, error)
 
     async def _endpoint_health(
         self, session: AsyncSession, endpoint: dict[str, Any], outcome: Outcome, now: datetime

@@ -6,6 +6,7 @@ endpoints (an administrator sees all); anyone else's answer 404, as if they did 
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -16,8 +17,10 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eproc_notify.consumers import webhook_event_types
-from eproc_notify.deps import Now, ReadSession, Settings
+from eproc_notify.deps import Now, ReadSession, Secrets, Settings
+from eproc_notify.domain.secret_box import SecretUnreadable
 from eproc_notify.domain.signing import new_secret
+from eproc_notify.endpoint_secrets import current_secret, sealed
 from eproc_notify.models import attempts, deliveries, endpoints
 from eproc_notify.settings import NotifySettings
 from eproc_notify.store import new_id
@@ -26,6 +29,7 @@ from eproc_shared.pagination import Page, PageParams, decode_cursor, encode_curs
 from eproc_shared.problems import FieldProblem, ProblemError
 from eproc_shared.service_app import DbSession
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 e, d = endpoints.c, deliveries.c
 
@@ -167,19 +171,18 @@ async def event_types(principal: Manager) -> dict[str, list[str]]:
 
 @router.post("", status_code=201, summary="Register a webhook endpoint")
 async def create_endpoint(
-    body: EndpointIn, principal: Manager, session: DbSession, now: Now, settings: Settings
+    body: EndpointIn, principal: Manager, session: DbSession, now: Now, settings: Settings, box: Secrets
 ) -> EndpointCreated:
+    endpoint_id, secret = new_id("ep"), new_secret()
     values = {
-        "id": new_id("ep"),
+        "id": endpoint_id,
         "owner": principal.subject,
         "owner_kind": "api_key" if principal.kind == "api_key" else "user",
         "url": _check_url(body.url, settings),
         "description": body.description,
         "contact_email": str(body.contact_email) if body.contact_email else None,
         "event_types": _check_types(body.event_types),
-        "secret": new_secret(),
-        "previous_secret": None,
-        "previous_secret_until": None,
+        **sealed(box, endpoint_id, secret, None, None),
         "enabled": True,
         "disabled_at": None,
         "disabled_reason": None,
@@ -189,7 +192,7 @@ async def create_endpoint(
         "updated_at": now,
     }
     await session.execute(insert(endpoints).values(**values))
-    return _out(values, EndpointCreated)  # type: ignore[no-any-return]
+    return _out({**values, "secret": secret}, EndpointCreated)  # type: ignore[no-any-return]
 
 
 @router.get("", summary="My webhook endpoints (all of them for an administrator)")
@@ -260,17 +263,24 @@ async def rotate_secret(
     session: DbSession,
     now: Now,
     settings: Settings,
+    box: Secrets,
     overlap_s: Annotated[
         int | None, Query(ge=0, le=7 * 86400, description="Seconds the old secret keeps signing.")
     ] = None,
 ) -> SecretRotated:
     row = await _own(session, principal, endpoint_id)
     until = now + timedelta(seconds=settings.webhook_secret_overlap_s if overlap_s is None else overlap_s)
+    try:
+        previous: str | None = current_secret(box, row)
+    except SecretUnreadable as exc:
+        # The way out for a secret that cannot be decrypted: a new one at once, without an overlap.
+        log.warning("webhook endpoint %s: %s; rotating without an overlap", endpoint_id, exc)
+        previous, until = None, now
     secret = new_secret()
     await session.execute(
         update(endpoints)
         .where(e.id == endpoint_id)
-        .values(secret=secret, previous_secret=row["secret"], previous_secret_until=until, updated_at=now)
+        .values(**sealed(box, endpoint_id, secret, previous, until), updated_at=now)
     )
     return SecretRotated(secret=secret, previous_secret_valid_until=until)
 
