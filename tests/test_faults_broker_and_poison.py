@@ -11,20 +11,6 @@ from typing import Any
 
 import pytest
 
-from eproc_shared.events.envelope import Envelope
-from eproc_shared.events.types.tender import TenderAwarded, TenderAwardWinner, TenderPackageFacts
-
-
-def _wait(check: Any, timeout_s: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"not reached within {timeout_s}s: {last!r}")
-
 
 @pytest.mark.slow
 def test_writes_succeed_while_the_broker_is_frozen_and_every_event_arrives_after(stack: Any) -> None:
@@ -36,18 +22,9 @@ def test_writes_succeed_while_the_broker_is_frozen_and_every_event_arrives_after
         frozen_at = time.monotonic()
         vendor_ids: list[str] = []
         for index in range(5):
-            answer = client.post(
-                "/auth/register/vendor",
-                json={
-                    "username": f"frozen-{tag}-{index}",
-                    "password": "a-long-password-1",
-                    "email": f"frozen{index}@vendor.example",
-                    "company_name": f"CV Beku {tag} {index}",
-                    "contact_name": "Budi",
-                },
-            )
-            assert answer.status_code == 201, answer.text  # the gateway's outbox keeps the event
-            vendor_ids.append(answer.json()["vendor_id"])
+            # Answered 201 all the same: the gateway's outbox keeps the event.
+            email = f"frozen{index}@vendor.example"
+            vendor_ids.append(stack.register_vendor(f"frozen-{tag}-{index}", f"CV Beku {tag} {index}", email=email))
         package_ids = [stack.announced_package(datetime.now(UTC) + timedelta(days=2)) for _ in range(3)]
         elapsed = time.monotonic() - frozen_at
         assert elapsed < 20, f"writes must not wait for Kafka: {elapsed:.1f}s for 5 registrations and 3 packages"
@@ -57,7 +34,7 @@ def test_writes_succeed_while_the_broker_is_frozen_and_every_event_arrives_after
 
     # Gateway -> Kafka -> vendor service: each registration became a vendor record there.
     owner = stack.sign_in(f"frozen-{tag}-0", "a-long-password-1")
-    _wait(lambda: client.get(f"/api/vendor/vendors/{vendor_ids[0]}", headers=owner).status_code == 200, 60)
+    stack.eventually(lambda: client.get(f"/api/vendor/vendors/{vendor_ids[0]}", headers=owner).status_code == 200, 60)
     registered = {json.loads(r.value).get("vendor_id") for r in stack.read_topic("eproc.identity.internal")}
     assert set(vendor_ids) <= registered, "every registration event was published after the outage"
     # Tender -> Kafka: each announcement is on the public topic, once.
@@ -69,56 +46,24 @@ def test_writes_succeed_while_the_broker_is_frozen_and_every_event_arrives_after
     assert all(announced.count(p) == 1 for p in package_ids), (package_ids, announced)
 
 
-def _award(package_id: str, opd_id: str, ppk_id: str) -> Envelope[Any]:
-    event = TenderAwarded(
-        package=TenderPackageFacts(
-            package_id=package_id,
-            code=package_id.upper(),
-            name="Pengadaan Ambulans",
-            opd_id=opd_id,
-            satker="Dinas Kesehatan",
-            fiscal_year=datetime.now(UTC).year,
-            procurement_type="barang",
-            method="tender",
-            qualification="pasca",
-            envelope_system="one_file",
-            evaluation_system="lowest_price",
-            contract_type="Lumsum",
-            pagu=1_000_000_000,
-            hps=950_000_000,
-            kbli_codes=["29100"],
-            location="Kota Tangerang",
-        ),
-        ppk_id=ppk_id,
-        pokja_id=None,
-        winner=TenderAwardWinner(vendor_id="vendor-x", legal_name="PT Menang", npwp="013121660091000"),
-        offered_price=900_000_000,
-        awarded_price=900_000_000,
-        low_price=False,
-        performance_guarantee_base=900_000_000,
-        reserve_vendor_ids=[],
-        sppbj_number=f"SPPBJ/{package_id}",
-        awarded_at=datetime.now(UTC),
-    )
-    return Envelope.new(event, source="/eproc/tender", key=package_id)
-
-
 @pytest.mark.slow
 def test_a_poison_award_goes_to_the_dlq_and_the_partition_keeps_moving(stack: Any) -> None:
     """A record claiming to be tender.awarded.v1 whose payload is not one, then a good award with the same
     key (so the same partition): the contract service dead-letters the first and drafts the second."""
-    client, ppk = stack.client, stack.as_role("ppk")
+    client = stack.client
     key = f"pkg-poison-{uuid.uuid4().hex[:8]}"
-    good = _award(key, stack.accounts["ppk"]["opd_id"], stack.subject("ppk"))
+    good = stack.award(
+        key,
+        name="Pengadaan Ambulans",
+        winner_id="vendor-x",
+        winner_name="PT Menang",
+    )
     poison_headers = [(k, v if k != "ce_id" else f"poison-{key}".encode()) for k, v in good.headers()]
     stack.publish_raw(good.topic, b'{"package": "not an object", "offered_price": -1', key, poison_headers)
     stack.publish([(good, key)])
 
-    def drafted() -> list[dict[str, Any]]:
-        answer = client.get("/api/contract/contracts", params={"package_id": key}, headers=ppk)
-        return answer.json()["items"] if answer.status_code == 200 else []
-
-    assert len(_wait(drafted, 60)) == 1, "the good award behind the poison one is handled"
+    drafted = stack.eventually(lambda: stack.drafted_contracts(key), 60)
+    assert len(drafted) == 1, "the good award behind the poison one is handled"
     dead = [r for r in stack.read_topic("contract.dlq") if r.key == key.encode()]
     assert len(dead) == 1, "the poison event is in the DLQ, once"
     headers = dict(dead[0].headers)
@@ -126,4 +71,4 @@ def test_a_poison_award_goes_to_the_dlq_and_the_partition_keeps_moving(stack: An
     assert headers.get("x-eproc-error"), "the DLQ record says what went wrong"
     # The audit log (every topic) is not stuck on it either: it logged the good award.
     auditor = stack.as_role("admin")
-    _wait(lambda: key in client.get(f"/api/audit/timelines/package/{key}", headers=auditor).text, 30)
+    stack.eventually(lambda: key in client.get(f"/api/audit/timelines/package/{key}", headers=auditor).text, 30)

@@ -4,7 +4,6 @@ read afterwards to count effects."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import sqlite3
@@ -22,18 +21,17 @@ from typing import Any
 import httpx
 import pytest
 
-from eproc_shared.broker import make_producer
 from eproc_shared.devstack.embedded_broker import EmbeddedBroker, free_port
 from eproc_shared.events.envelope import Envelope
 from eproc_shared.events.types.identity import VendorUserRegistered
-from eproc_shared.events.types.tender import TenderAwarded, TenderAwardWinner, TenderCancelled, TenderPackageFacts
-from eproc_shared.settings import BrokerSettings
+from eproc_shared.events.types.tender import TenderCancelled
 
 EVENTS = 300
 RATE_PER_S = 100  # the stream lasts about three seconds; the kills land inside it
+Events = Any  # tests/conftest.py's `events` fixture: the event builders and the publisher
 
 
-def _vendor_event(run: str, index: int) -> tuple[Envelope[Any], str]:
+def _vendor_event(_events: Events, run: str, index: int) -> tuple[Envelope[Any], str]:
     vendor_id = f"kv-{run}-{index}"
     event = VendorUserRegistered(
         user_id=f"u-{run}-{index}",
@@ -47,77 +45,29 @@ def _vendor_event(run: str, index: int) -> tuple[Envelope[Any], str]:
     return Envelope.new(event, source="/eproc/gateway", key=vendor_id), vendor_id
 
 
-def _facts_event(run: str, index: int) -> tuple[Envelope[Any], str]:
-    # conftest is not importable under --import-mode=importlib; the same event, built here.
-    from datetime import date, timedelta
-
-    from eproc_shared.events.types.vendor import VendorEligibilityFacts, VendorQualificationChanged
-
+def _facts_event(events: Events, run: str, index: int) -> tuple[Envelope[Any], str]:
     vendor_id = f"kt-{run}-{index}"
-    today = date.today()
-    facts = VendorEligibilityFacts(
-        vendor_id=vendor_id,
-        revision=1,
-        as_of=datetime.now(UTC),
-        legal_name=f"CV Kill {index}",
-        npwp="013121660091000",
-        status="verified",
-        verified=True,
-        size_class="kecil",
-        kbli_codes=["41011"],
-        tax_status={
-            "compliant": True,
-            "checked_on": today,
-            "valid_until": today + timedelta(days=90),
-            "expired": False,
-        },
-        blacklisted=False,
-        eligible=True,
-    )
-    event = VendorQualificationChanged(vendor_id=vendor_id, cause="verified", facts=facts)
-    return Envelope.new(event, source="/eproc/vendor", key=vendor_id), vendor_id
+    return events.qualification(vendor_id, f"CV Kill {index}", "013121660091000", revision=1), vendor_id
 
 
-def _cancel_event(run: str, index: int) -> tuple[Envelope[Any], str]:
+def _cancel_event(_events: Events, run: str, index: int) -> tuple[Envelope[Any], str]:
     # A type none of the other three services consumes, so that each inbox counts only its own stream.
     package_id = f"ka-{run}-{index}"
     event = TenderCancelled(package_id=package_id, opd_id="dev-opd", reason="uji", cancelled_at=datetime.now(UTC))
     return Envelope.new(event, source="/eproc/tender", key=package_id), package_id
 
 
-def _award_event(run: str, index: int) -> tuple[Envelope[Any], str]:
+def _award_event(events: Events, run: str, index: int) -> tuple[Envelope[Any], str]:
     package_id = f"kc-{run}-{index}"
-    event = TenderAwarded(
-        package=TenderPackageFacts(
-            package_id=package_id,
-            code=package_id.upper(),
-            name="Pengadaan Ambulans",
-            opd_id="dev-opd",
-            satker="Dinas Kesehatan",
-            fiscal_year=datetime.now(UTC).year,
-            procurement_type="barang",
-            method="tender",
-            qualification="pasca",
-            envelope_system="one_file",
-            evaluation_system="lowest_price",
-            contract_type="Lumsum",
-            pagu=1_000_000_000,
-            hps=950_000_000,
-            kbli_codes=["29100"],
-            location="Kota Tangerang",
-        ),
+    event = events.award(
+        package_id,
+        name="Pengadaan Ambulans",
+        opd_id="dev-opd",
         ppk_id="ppk-user",
-        pokja_id=None,
-        winner=TenderAwardWinner(vendor_id=f"w-{index}", legal_name="PT Menang", npwp="013121660091000"),
-        offered_price=900_000_000,
-        awarded_price=900_000_000,
-        low_price=False,
-        performance_guarantee_base=900_000_000,
-        reserve_vendor_ids=[],
-        sppbj_number=f"SPPBJ/{package_id}",
-        awarded_at=datetime.now(UTC),
+        winner_id=f"w-{index}",
+        winner_name="PT Menang",
     )
-    return Envelope.new(event, source="/eproc/tender", key=package_id), package_id
+    return event, package_id
 
 
 @dataclass(frozen=True)
@@ -125,7 +75,7 @@ class Case:
     service: str
     prefix: str
     group: str
-    make: Callable[[str, int], tuple[Envelope[Any], str]]
+    make: Callable[[Events, str, int], tuple[Envelope[Any], str]]
     # Counts the effects of this run's events: (rows, distinct aggregates).
     effects: str
     tag: str  # this case's aggregate ids start with it
@@ -235,23 +185,6 @@ class Service:
             return conn.execute(sql, args).fetchone()
 
 
-def _stream(bootstrap: str, envelopes: list[tuple[Envelope[Any], str]], sent: list[int]) -> None:
-    async def run() -> None:
-        producer = make_producer(BrokerSettings(bootstrap_servers=bootstrap, enable_idempotence=False))
-        await producer.start()
-        try:
-            for envelope, key in envelopes:
-                await producer.send_and_wait(
-                    envelope.topic, envelope.value(), key=key.encode(), headers=envelope.headers()
-                )
-                sent[0] += 1
-                await asyncio.sleep(1 / RATE_PER_S)
-        finally:
-            await producer.stop()
-
-    asyncio.run(run())
-
-
 @pytest.fixture
 def fresh_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
     with EmbeddedBroker(log_path=tmp_path / "broker.log") as broker:
@@ -260,7 +193,7 @@ def fresh_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
 
 @pytest.mark.slow
 def test_kill_9_mid_stream_loses_nothing_and_applies_nothing_twice(
-    fresh_broker: EmbeddedBroker, tmp_path: Path
+    fresh_broker: EmbeddedBroker, tmp_path: Path, events: Events
 ) -> None:
     """All four consumer services at once (each its own stream and group), so the suite waits for one
     group-session timeout rather than four."""
@@ -274,7 +207,7 @@ def test_kill_9_mid_stream_loses_nothing_and_applies_nothing_twice(
         # start (the kill must land mid-stream, not before a slow joiner has applied anything).
         warm = f"w{run}"
         for service in services:
-            _stream(bootstrap, [service.case.make(warm, 0)], [0])
+            events.publish(bootstrap, [service.case.make(events, warm, 0)], per_s=RATE_PER_S, sent=[0])
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and any(
             s.query(s.case.effects, f"{s.case.tag}-{warm}-%")[0] < 1 for s in services
@@ -283,8 +216,9 @@ def test_kill_9_mid_stream_loses_nothing_and_applies_nothing_twice(
         sent = {s.case.service: [0] for s in services}
         publishers = [
             threading.Thread(
-                target=_stream,
-                args=(bootstrap, [s.case.make(run, i) for i in range(EVENTS)], sent[s.case.service]),
+                target=events.publish,
+                args=(bootstrap, [s.case.make(events, run, i) for i in range(EVENTS)]),
+                kwargs={"per_s": RATE_PER_S, "sent": sent[s.case.service]},
             )
             for s in services
         ]
@@ -327,7 +261,7 @@ def test_kill_9_mid_stream_loses_nothing_and_applies_nothing_twice(
                 "SELECT count(*), count(DISTINCT event_id), sum(status = 'handled') "
                 "FROM eproc_inbox WHERE consumer = ? AND type = ?",
                 service.case.group,
-                dict(service.case.make(run, 0)[0].headers())["ce_type"].decode(),
+                dict(service.case.make(events, run, 0)[0].headers())["ce_type"].decode(),
             )
             assert inbox == (EVENTS + 1, EVENTS + 1, EVENTS + 1), f"{name}: inbox {inbox} (one warm-up event)"
     finally:

@@ -5,6 +5,7 @@ deadline the opening shows them, which proves the searches below would have foun
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sqlite3
 import time
@@ -64,10 +65,11 @@ def test_before_opening_nothing_reveals_a_sealed_bid(stack: Any) -> None:
     secrets: list[bytes] = []
     for vendor, price in zip(bidders, prices, strict=False):
         stack.join(package_id, vendor["headers"])
+        content = f"%PDF-1.7 ISI-DOKUMEN-RAHASIA-{tag} harga {price}".encode()
         upload = client.post(
             f"/api/tender/packages/{package_id}/bid-documents",
             params={"name": f"penawaran-{tag}.pdf"},
-            content=f"%PDF-1.7 ISI-DOKUMEN-RAHASIA-{tag} harga {price}".encode(),
+            content=content,
             headers={**vendor["headers"], "Content-Type": "application/pdf"},
         )
         assert upload.status_code == 201, upload.text
@@ -83,6 +85,8 @@ def test_before_opening_nothing_reveals_a_sealed_bid(stack: Any) -> None:
         )
         assert bid.status_code in (200, 201), bid.text
         secrets += _secrets(price, tag)
+        # The plaintext's hash would let anyone holding it test guesses of a templated price sheet.
+        secrets.append(hashlib.sha256(content).hexdigest().encode())
     stack.join(package_id, bidders[2]["headers"])
 
     # Every GET route of every service, as every role, anonymous, each bidder and the watching vendor.

@@ -8,27 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from stdnum import luhn
-
-from eproc_shared.events.envelope import Envelope
-from eproc_shared.events.types.tender import TenderAwarded, TenderAwardWinner, TenderPackageFacts
-
 RunningStack = Any  # tests/conftest.py
-
-
-def eventually(check: Any, timeout_s: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"not reached within {timeout_s}s: {last!r}")
-
-
-def window(start: datetime, end: datetime) -> dict[str, str]:
-    return {"starts_at": start.isoformat(), "ends_at": end.isoformat()}
+WAIT_S = 30.0  # how long the portal's data may take to travel between the services
 
 
 @dataclass
@@ -51,25 +32,11 @@ def verified_vendor(stack: RunningStack, name: str) -> Vendor:
     the tender service hears it is eligible)."""
     client = stack.client
     serial = uuid.uuid4().int % 1_000_000
-    base = f"03{serial:06d}"
-    npwp = f"{base}{luhn.calc_check_digit(base)}091000"
+    npwp = stack.npwp(serial, prefix="03")
     username = f"portal-{uuid.uuid4().hex[:8]}"
-    registered = client.post(
-        "/auth/register/vendor",
-        json={
-            "username": username,
-            "password": "a-long-password-1",
-            "email": f"{username}@vendor.example",
-            "company_name": name,
-            "tax_id": npwp,
-            "contact_name": "Rina",
-        },
-    )
-    assert registered.status_code == 201, registered.text
-    vendor_id = registered.json()["vendor_id"]
+    vendor_id = stack.register_vendor(username, name, tax_id=npwp, contact_name="Rina")
     owner = stack.sign_in(username, "a-long-password-1")
-    eventually(lambda: client.get(f"/api/vendor/vendors/{vendor_id}", headers=owner).status_code == 200)
-    today = datetime.now(UTC).date()
+    stack.eventually(lambda: client.get(f"/api/vendor/vendors/{vendor_id}", headers=owner).status_code == 200, WAIT_S)
     company = {
         "legal_name": name,
         "business_form": "cv",
@@ -81,80 +48,24 @@ def verified_vendor(stack: RunningStack, name: str) -> Vendor:
         "size_class": "kecil",
         "contacts": [{"name": "Rina", "email": f"{username}@vendor.example"}],
     }
-    for path, body in (
-        ("company", company),
-        ("kbli", {"codes": ["41011"]}),
-        ("tax-status", {"compliant": True, "checked_on": str(today), "valid_until": str(today + timedelta(days=90))}),
-    ):
-        answer = client.put(f"/api/vendor/vendors/{vendor_id}/{path}", json=body, headers=owner)
-        assert answer.status_code == 200, answer.text
-    assert client.post(f"/api/vendor/vendors/{vendor_id}/submit", headers=owner).status_code == 200
-    verifier = stack.as_role("verifier")
-    queue = client.get("/api/vendor/verification/queue", headers=verifier, params={"limit": 500}).json()["items"]
-    entry = next(e for e in queue if e["vendor_id"] == vendor_id)
-    assert client.post(f"/api/vendor/verification/vendors/{vendor_id}/start", headers=verifier).status_code == 200
-    decisions = [{"item_id": item["item_id"], "verdict": "verified"} for item in entry["items"]]
-    decided = client.post(
-        f"/api/vendor/verification/vendors/{vendor_id}/decisions", json={"decisions": decisions}, headers=verifier
-    )
-    assert decided.status_code == 200, decided.text
+    stack.submit_vendor_data(vendor_id, owner, company)
+    stack.verify_vendor(vendor_id, queue_limit=500)
     return Vendor(vendor_id, name, owner)
 
 
 def announced_tender(stack: RunningStack, name: str, deadline_in_s: float, hps: int = 800_000_000) -> Package:
-    client = stack.client
-    ppk, pokja = stack.as_role("ppk"), stack.as_role("pokja")
-    created = client.post(
-        "/api/tender/packages",
-        headers=ppk,
-        json={
-            "name": name,
-            "opd_id": stack.accounts["ppk"]["opd_id"],
-            "satker": "Dinas PUPR",
-            "fiscal_year": datetime.now(UTC).year,
-            "procurement_type": "pekerjaan_konstruksi",
-            "method": "tender",
-            "contract_type": "unit_price",
-            "pagu": hps + 150_000_000,
-            "hps": hps,
-            "hps_items": [{"description": "Beton", "unit": "m3", "quantity": 400, "unit_price": hps // 400}],
-            "kbli_codes": ["41011"],
-            "location": "Kota Tangerang",
-        },
-    )
-    assert created.status_code == 201, created.text
-    package_id = created.json()["id"]
-    assigned = client.post(
-        f"/api/tender/packages/{package_id}/assignment", json={"pokja_id": stack.subject("pokja")}, headers=ppk
-    )
-    assert assigned.status_code == 200, assigned.text
+    # Pagu 150 million above the HPS: the package page shows both.
+    package_id = stack.tender_package(name, hps=hps, pagu=hps + 150_000_000, item=("Beton", "m3"))
     now = datetime.now(UTC)
     deadline = now + timedelta(seconds=deadline_in_s)
-    early = now - timedelta(seconds=1)
-    stages = {
-        "announcement": window(early, deadline),
-        "registration": window(early, deadline),
-        "clarification": window(early, deadline),
-        "submission": window(early, deadline),
-        "opening": window(deadline, deadline + timedelta(days=1)),
-        "evaluation": window(deadline + timedelta(days=1), deadline + timedelta(days=3)),
-        "winner_announcement": window(deadline + timedelta(days=3), deadline + timedelta(days=4)),
-    }
-    scheduled = client.put(f"/api/tender/packages/{package_id}/schedule", json={"stages": stages}, headers=pokja)
-    assert scheduled.status_code == 200, scheduled.text
-    announced = client.post(f"/api/tender/packages/{package_id}/announcement", headers=pokja)
-    assert announced.status_code == 200, announced.text
+    stages = stack.tender_stages(now - timedelta(seconds=1), deadline)
+    stack.announce(package_id, stages)
     return Package(package_id, name, deadline, {"stages": stages})
 
 
 def join_and_bid(stack: RunningStack, package: Package, vendor: Vendor, price: int) -> None:
     client = stack.client
-    eventually(
-        lambda: (
-            client.post(f"/api/tender/packages/{package.package_id}/participants", headers=vendor.headers).status_code
-            in (200, 201)
-        )
-    )
+    stack.join(package.package_id, vendor.headers)
     bid = client.post(
         f"/api/tender/packages/{package.package_id}/bids",
         headers=vendor.headers,
@@ -170,10 +81,11 @@ def join_and_bid(stack: RunningStack, package: Package, vendor: Vendor, price: i
 def open_after_deadline(stack: RunningStack, package: Package) -> None:
     time.sleep(max(0.0, (package.deadline - datetime.now(UTC)).total_seconds()) + 0.3)
     pokja = stack.as_role("pokja")
-    eventually(
+    stack.eventually(
         lambda: (
             stack.client.post(f"/api/tender/packages/{package.package_id}/opening", headers=pokja).status_code == 200
-        )
+        ),
+        WAIT_S,
     )
 
 
@@ -183,43 +95,15 @@ def signed_contract_with_amendment(stack: RunningStack, vendor: Vendor, package_
     client = stack.client
     ppk = stack.as_role("ppk")
     package_id = f"pkg-portal-{uuid.uuid4().hex[:10]}"
-    awarded = TenderAwarded(
-        package=TenderPackageFacts(
-            package_id=package_id,
-            code=package_id.upper(),
-            name=package_name,
-            opd_id=stack.accounts["ppk"]["opd_id"],
-            satker="Dinas Kesehatan",
-            fiscal_year=datetime.now(UTC).year,
-            procurement_type="barang",
-            method="tender",
-            qualification="pasca",
-            envelope_system="one_file",
-            evaluation_system="lowest_price",
-            contract_type="Lumsum",
-            pagu=1_000_000_000,
-            hps=950_000_000,
-            kbli_codes=["41011"],
-            location="Kota Tangerang",
-        ),
-        ppk_id=stack.subject("ppk"),
-        pokja_id=None,
-        winner=TenderAwardWinner(vendor_id=vendor.vendor_id, legal_name=vendor.name, npwp="013121660091000"),
-        offered_price=900_000_000,
-        awarded_price=900_000_000,
-        low_price=False,
-        performance_guarantee_base=900_000_000,
-        reserve_vendor_ids=[],
-        sppbj_number=f"SPPBJ/{package_id}",
-        awarded_at=datetime.now(UTC),
+    awarded = stack.award(
+        package_id,
+        name=package_name,
+        winner_id=vendor.vendor_id,
+        winner_name=vendor.name,
+        kbli="41011",
     )
-    stack.publish([(Envelope.new(awarded, source="/eproc/tender", key=package_id), package_id)])
-
-    def drafted() -> list[dict[str, Any]]:
-        answer = client.get("/api/contract/contracts", params={"package_id": package_id}, headers=ppk)
-        return answer.json()["items"] if answer.status_code == 200 else []
-
-    contract_id = eventually(drafted)[0]["id"]
+    stack.publish([(awarded, package_id)])
+    contract_id = stack.eventually(lambda: stack.drafted_contracts(package_id), WAIT_S)[0]["id"]
     terms = {
         "contract_number": f"HK.02/{package_id[-6:]}/DINKES",
         "contract_type": "lumsum",

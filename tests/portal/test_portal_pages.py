@@ -11,13 +11,12 @@ from urllib.parse import unquote
 import httpx
 import pytest
 from portal_data import (
+    WAIT_S,
     announced_tender,
-    eventually,
     join_and_bid,
     open_after_deadline,
     signed_contract_with_amendment,
     verified_vendor,
-    window,
 )
 
 RunningStack = Any
@@ -41,7 +40,7 @@ def world(stack: RunningStack) -> dict[str, Any]:
     )
     assert answered.status_code in (200, 201), answered.text
     later = {
-        s: window(*(datetime.fromisoformat(w[k]) + timedelta(days=1) for k in ("starts_at", "ends_at")))
+        s: stack.window(*(datetime.fromisoformat(w[k]) + timedelta(days=1) for k in ("starts_at", "ends_at")))
         for s, w in first.extra["stages"].items()
         if s in ("evaluation", "winner_announcement")
     }
@@ -113,12 +112,12 @@ def test_package_page_shows_schedule_changes_participants_qa_prices_and_flags(
     ocds = re.search(r'href="(/api/audit/public/ocds/records/[^"]+)"', page)
     assert ocds, "a link to the OCDS record"
     # The audit service learns of the opening over Kafka: the single-bidder flag shows once it is raised.
-    flagged = eventually(
-        lambda: "Penawar tunggal" in (p := html(stack, f"/portal/pengumuman/{first.package_id}")) and p
+    flagged = stack.eventually(
+        lambda: "Penawar tunggal" in (p := html(stack, f"/portal/pengumuman/{first.package_id}")) and p, WAIT_S
     )
     assert "Red flag" in flagged
     assert ocds.group(1).endswith(first.package_id)
-    assert eventually(lambda: stack.client.get(ocds.group(1)).status_code == 200)
+    assert stack.eventually(lambda: stack.client.get(ocds.group(1)).status_code == 200, WAIT_S)
 
 
 def test_language_switch_by_query_and_cookie(stack: RunningStack, world: dict[str, Any]) -> None:
@@ -150,8 +149,8 @@ def test_unknown_ids_and_paths_are_html_404s(stack: RunningStack, world: dict[st
 
 def test_vendor_profile_search_and_blacklist(stack: RunningStack, world: dict[str, Any]) -> None:
     vendor = world["vendor"]
-    profile = eventually(
-        lambda: (r := stack.client.get(f"/portal/penyedia/{vendor.vendor_id}")).status_code == 200 and r
+    profile = stack.eventually(
+        lambda: (r := stack.client.get(f"/portal/penyedia/{vendor.vendor_id}")).status_code == 200 and r, WAIT_S
     )
     assert vendor.name in profile.text
     assert "Tidak masuk daftar hitam" in profile.text
@@ -164,7 +163,8 @@ def test_vendor_profile_search_and_blacklist(stack: RunningStack, world: dict[st
 
 def test_contract_page_value_progress_and_amendments(stack: RunningStack, world: dict[str, Any]) -> None:
     contract_id = world["contract"]["contract_id"]
-    page = eventually(lambda: (r := stack.client.get(f"/portal/kontrak/{contract_id}")).status_code == 200 and r).text
+    path = f"/portal/kontrak/{contract_id}"
+    page = stack.eventually(lambda: (r := stack.client.get(path)).status_code == 200 and r, WAIT_S).text
     assert "Rp 900.000.000" in page
     assert "Rp 945.000.000" in page
     assert "Tambahan peralatan medis" in page
@@ -176,11 +176,12 @@ def test_contract_page_value_progress_and_amendments(stack: RunningStack, world:
 
 def test_dashboard_per_opd_and_year_with_charts_and_flags(stack: RunningStack, world: dict[str, Any]) -> None:
     opd, year = stack.accounts["ppk"]["opd_id"], datetime.now(UTC).year
-    page = eventually(
+    page = stack.eventually(
         lambda: (
             "Penawar tunggal" in (p := stack.client.get("/portal/dasbor", params={"year": year, "opd_id": opd}).text)
             and p
-        )
+        ),
+        WAIT_S,
     )
     assert 'role="img"' in page
     assert "<svg" in page, "server-rendered charts"

@@ -11,6 +11,7 @@ from audit_test_support import Service
 from eproc_shared.events.catalogue import Event
 from eproc_shared.events.envelope import Envelope
 from eproc_shared.events.types import contract as ce
+from eproc_shared.events.types import recording as rec
 from eproc_shared.events.types import tender as te
 
 T0 = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
@@ -92,6 +93,69 @@ def bid(package_id: str, opd_id: str, vendor_id: str, receipt: str) -> te.Tender
         bid_id=f"bid-{uuid.uuid4().hex[:6]}",
         received_at=T0 + timedelta(days=2),
         receipt_sha256=receipt * 64 if len(receipt) == 1 else receipt,
+    )
+
+
+def bid_v2(
+    package_id: str,
+    opd_id: str,
+    vendor_id: str,
+    *,
+    address: str | None,
+    documents: list[str],
+    receipt: str | None = None,
+) -> te.TenderBidSubmittedV2:
+    """A sealed bid as the tender service now reports it: with the submitter's address and document digests."""
+    return te.TenderBidSubmittedV2(
+        package_id=package_id,
+        opd_id=opd_id,
+        vendor_id=vendor_id,
+        bid_id=f"bid-{uuid.uuid4().hex[:6]}",
+        received_at=T0 + timedelta(days=2),
+        receipt_sha256=receipt or uuid.uuid4().hex * 2,
+        submitter_address=address,
+        document_digests=documents,
+    )
+
+
+def recorded(
+    record_id: str,
+    opd_id: str,
+    *,
+    value: int,
+    revision: int = 1,
+    kind: str = "non_tender",
+    method: str = "pengadaan_langsung",
+    pagu: int | None = None,
+    vendor_id: str | None = None,
+    kbli: tuple[str, ...] = ("47111",),
+    start: date = date(2026, 5, 4),
+    year: int = 2026,
+) -> rec.TenderPurchaseRecorded:
+    """A purchase recorded outside the platform (pencatatan), revision 1 or a correction."""
+    return rec.TenderPurchaseRecorded(
+        record_id=record_id,
+        code=f"CAT-{year}-{record_id[-8:].upper()}",
+        revision=revision,
+        kind=kind,  # type: ignore[arg-type]
+        method=method,  # type: ignore[arg-type]
+        package_name=f"Belanja {record_id}",
+        opd_id=opd_id,
+        fiscal_year=year,
+        procurement_type="barang",
+        kbli_codes=list(kbli),
+        pagu=pagu if pagu is not None else value,
+        realised_value=value,
+        vendor_id=vendor_id,
+        vendor_name=f"CV {vendor_id}" if vendor_id else None,
+        swakelola_type=1 if kind == "swakelola" else None,
+        legal_basis="Keputusan Wali Kota tentang status tanggap darurat" if kind == "darurat" else None,
+        start_date=start,
+        end_date=start + timedelta(days=20),
+        proofs=[rec.RecordedProof(name="kuitansi.pdf", sha256="ab" * 32)],
+        ppk_id="ppk-1",
+        recorded_at=T0 + timedelta(days=100 + revision),
+        correction_reason="Nilai realisasi dikoreksi" if revision > 1 else None,
     )
 
 

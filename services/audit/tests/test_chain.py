@@ -17,7 +17,7 @@ from eproc_audit.checkpoints import register_key, sign_checkpoint
 from eproc_audit.log_writer import append
 from eproc_audit.models import messaging
 from eproc_audit.signing import SigningKey
-from eproc_audit.verification import VerificationReport, verify_chain
+from eproc_audit.verification import HASH_MISMATCH, VerificationReport, verify_chain
 from eproc_shared.db import session_factory
 from eproc_shared.outbox import Outbox
 
@@ -274,3 +274,44 @@ async def test_the_console_script_reports_the_first_bad_entry(log_db: LogDb) -> 
         "problem": "missing_entries",
         "detail": "entries 2 to 2 are missing",
     }
+
+
+async def test_both_modes_name_the_same_first_bad_entry_across_range_boundaries(log_db: LogDb) -> None:
+    """chain_only reads ranges without their sequence numbers; whatever is wrong, it re-reads the range and names
+    the same entry and problem as deep, also when a gap spans ranges."""
+    chain = Chain(log_db)
+    await chain.add(12)
+    await chain.checkpoint()
+
+    async def both() -> set[tuple[int, str, str]]:
+        found = set()
+        for deep in (True, False):
+            report = await chain.verify(deep=deep, batch_size=4)
+            assert report.first_bad is not None
+            found.add((report.first_bad.seq, report.first_bad.problem, report.first_bad.detail))
+            assert report.entries_checked == report.first_bad.seq - 1
+        assert len(found) == 1, found
+        return found
+
+    assert {(r.ok, r.entries_checked) for r in [await chain.verify(deep=d) for d in (True, False)]} == {(True, 12)}
+    await log_db.sql("UPDATE audit_log SET hash = :h WHERE seq = 6", h="ab" * 32)
+    assert await both() == {(6, "hash_mismatch", HASH_MISMATCH)}
+    await chain.rehash_from(1)
+    await log_db.sql("UPDATE audit_log SET seq = -1 WHERE seq = 9")
+    await log_db.sql("UPDATE audit_log SET seq = 9 WHERE seq = 10")
+    await log_db.sql("UPDATE audit_log SET seq = 10 WHERE seq = -1")
+    assert await both() == {(9, "hash_mismatch", HASH_MISMATCH)}
+    await log_db.sql("UPDATE audit_log SET seq = -1 WHERE seq = 9")
+    await log_db.sql("UPDATE audit_log SET seq = 9 WHERE seq = 10")
+    await log_db.sql("UPDATE audit_log SET seq = 10 WHERE seq = -1")
+    await log_db.sql("DELETE FROM audit_log WHERE seq IN (4, 5, 6)")  # ranges are 1-4, 5-8, 9-12
+    assert await both() == {(4, "missing_entries", "entries 4 to 6 are missing")}
+    await log_db.sql("DELETE FROM audit_log WHERE seq > 3")
+    assert await both() == {(4, "missing_entries", "the head says entry 12 exists; entries 4 to 12 are missing")}
+
+
+async def test_an_entry_numbered_outside_the_chain_is_found(log_db: LogDb) -> None:
+    chain = Chain(log_db)
+    await chain.add(3)
+    await log_db.sql("UPDATE audit_log SET seq = 0 WHERE seq = 1")
+    assert bad(await chain.verify(deep=False)) == (0, "unexpected_entry")

@@ -28,6 +28,9 @@ async def test_cursor_resumes_without_gaps_or_duplicates_under_concurrent_writes
         response = await service.client.get("/public/events", params=params)
         assert response.status_code == 200, response.text
         body = response.json()
+        # Full pages are final and cacheable for good; the head page must be fetched again.
+        full = len(body["items"]) == 7
+        assert response.headers["cache-control"] == ("public, max-age=31536000, immutable" if full else "no-cache")
         seen.extend(body["items"])
         assert body["next_cursor"], "the feed always gives a cursor to resume from"
         cursor = body["next_cursor"]

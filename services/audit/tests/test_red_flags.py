@@ -4,15 +4,18 @@ points at the right log entries; replays change nothing; new flags reach the pub
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from contextlib import suppress
 from datetime import timedelta
 from typing import Any
 
 import flows
+import pytest
 from audit_test_support import Service
 from flows import T0, publish, republish
 
+from eproc_audit.red_flags import network_address
 from eproc_shared.events.envelope import Envelope
 from eproc_shared.testing import eventually
 
@@ -262,3 +265,96 @@ def test_time_windows_are_exact() -> None:
     assert [f.kind for f in package_flags(near, [], settings)] == ["price_near_hps"]
     under = Package("P", "opd", "tender", hps=1_000_000_000, winning_price=979_999_999, winner_seq=1)
     assert package_flags(under, [], settings) == []
+
+
+async def test_shared_submission_metadata(service: Service) -> None:
+    """tender.bid_submitted.v2: different vendors' bids from one network address, or with an identical document,
+    are flagged per package once the bids are opened; a vendor re-submitting from its own address is not."""
+    run = flows.run_id()
+    opd = f"dpupr-{run}"
+    d = {name: hashlib.sha256(f"{name}-{run}".encode()).hexdigest() for name in ("rab", "metode", "jadwal", "k3")}
+    sent: list[Envelope[Any]] = []
+
+    async def send(payload: Any, key: str) -> Envelope[Any]:
+        envelope = await publish(service, payload, key)
+        sent.append(envelope)
+        return envelope
+
+    m, fm = f"M-{run}", flows.facts(f"M-{run}", opd)
+    await send(flows.announced(fm, bidding_days=14), m)
+    v1_first = await send(flows.bid_v2(m, opd, "V1", address="10.1.2.3", documents=[d["rab"], d["metode"]]), m)
+    # V1 replaces its bid from the same address: shares nothing with anyone.
+    await send(flows.bid_v2(m, opd, "V1", address="10.1.2.3", documents=[d["rab"], d["jadwal"]]), m)
+    # V2 and V3 from one machine (an IPv4-mapped IPv6 spelling of the same address).
+    v2 = await send(flows.bid_v2(m, opd, "V2", address="::ffff:10.9.9.9", documents=[d["k3"]]), m)
+    v3 = await send(flows.bid_v2(m, opd, "V3", address="10.9.9.9", documents=[]), m)
+    # V4 from elsewhere, with V1's cost estimate (the hash as another tool spells it).
+    v4 = await send(flows.bid_v2(m, opd, "V4", address="2001:db8::4", documents=[d["metode"].upper()]), m)
+    # History: a v1 bid (no metadata) and a v2 bid with byte-identical sealed bytes still meet the receipt check.
+    v5 = await send(flows.bid(m, opd, "V5", "7"), m)
+    v6 = await send(flows.bid_v2(m, opd, "V6", address=None, documents=[], receipt="7" * 64), m)
+
+    # N: only V7 re-submitting from its own address; V8 elsewhere, with its own document.
+    n, fn = f"N-{run}", flows.facts(f"N-{run}", opd)
+    await send(flows.announced(fn, bidding_days=14), n)
+    await send(flows.bid_v2(n, opd, "V7", address="10.1.2.3", documents=[d["jadwal"]]), n)
+    await send(flows.bid_v2(n, opd, "V7", address="10.1.2.3", documents=[d["jadwal"]]), n)
+    await send(flows.bid_v2(n, opd, "V8", address="10.1.2.4", documents=[d["k3"]]), n)
+    seqs = await _logged(service, sent)
+    assert not [f for f in await _flags(service, opd_id=opd) if f["kind"] == "shared_submission_metadata"], (
+        "nothing about bids before they are opened"
+    )
+
+    prices = {v: 900_000_000 - i for i, v in enumerate(("V1", "V2", "V3", "V4", "V5", "V6"))}
+    m_open = await send(flows.opened(m, prices), m)
+    await send(flows.opened(n, {"V7": 900_000_000, "V8": 910_000_000}), n)
+    seqs |= await _logged(service, sent)
+
+    shared = [f for f in await _flags(service, package_id=m) if f["kind"] == "shared_submission_metadata"]
+    by_evidence = {tuple(f["evidence"]): f for f in shared}
+    assert set(by_evidence) == {
+        tuple(sorted([seqs[v2.id], seqs[v3.id]])),
+        tuple(sorted([seqs[v1_first.id], seqs[v4.id]])),
+    }
+    address = by_evidence[tuple(sorted([seqs[v2.id], seqs[v3.id]]))]
+    assert "V2, V3" in address["explanation"]
+    assert "network address" in address["explanation"]
+    document = by_evidence[tuple(sorted([seqs[v1_first.id], seqs[v4.id]]))]
+    assert "V1, V4" in document["explanation"]
+    assert "1 identical document" in document["explanation"]
+    assert all(f["raised_by_seq"] == seqs[m_open.id] for f in shared)
+    text = json.dumps(shared)
+    for private in ("10.9.9.9", "10.1.2.3", "2001:db8", d["metode"], d["metode"].upper()):
+        assert private not in text, "flags never publish an address or a document hash"
+    receipts = [f for f in await _flags(service, package_id=m) if f["kind"] == "shared_bid_document"]
+    assert [(f["evidence"], "V5, V6" in f["explanation"]) for f in receipts] == [
+        (sorted([seqs[v5.id], seqs[v6.id]]), True)
+    ]
+    assert await _flags(service, package_id=n) == []
+
+    # Replays raise nothing new.
+    before = await _flags(service, opd_id=opd)
+    for envelope in list(sent):
+        await republish(service, envelope)
+    marker = await publish(service, flows.amended(n, bidding_days=20), n)
+    await _logged(service, [marker])
+    assert await _flags(service, opd_id=opd) == before
+
+
+def test_submitter_addresses_compare_as_addresses() -> None:
+    """Pure rule: spellings of one address are one address; ignored networks (a bidding room) never match."""
+    from eproc_audit.red_flags import Bid, Package, package_flags
+    from eproc_audit.settings import AuditSettings
+
+    assert network_address("::ffff:10.0.0.1") == network_address(" 10.0.0.1 ") == "10.0.0.1"
+    assert network_address("fe80::1%eth0") == "fe80::1"
+    assert network_address("") is None
+    assert network_address(None) is None
+    opened_package = Package("P", "opd", "tender", opened_seq=9)
+    bids = [Bid(1, "A", "a" * 64, "192.168.7.20"), Bid(2, "B", "b" * 64, "192.168.7.20")]
+    assert [f.kind for f in package_flags(opened_package, bids, AuditSettings())] == ["shared_submission_metadata"]
+    room = AuditSettings(flag_shared_address_ignore=["192.168.7.0/24"])
+    assert room.flag_shared_address_ignore == ["192.168.7.0/24"]
+    assert package_flags(opened_package, bids, room) == []
+    with pytest.raises(ValueError, match="flag_shared_address_ignore"):
+        AuditSettings(flag_shared_address_ignore=["not-a-network"])

@@ -35,7 +35,7 @@ from eproc_shared.devstack.embedded_broker import free_port
 from eproc_shared.events.catalogue import CATALOGUE, Event
 from eproc_shared.events.envelope import Envelope
 from eproc_shared.settings import BrokerSettings
-from eproc_shared.testing import TestIssuer, eventually, serve
+from eproc_shared.testing import TestIssuer, eventually, serve, start_group_at_end
 
 AUDIENCE = "eproc"
 
@@ -297,6 +297,9 @@ async def running_service(
     """The notify service on a free port, verifying tokens of ``issuer``."""
     clock = clock or Clock()
     settings = settings_for(database_url, broker, smtp_port, **overrides)
+    if "consumer_group" not in overrides:
+        # A new group starts where the shared broker is now, not at every earlier test's events.
+        await start_group_at_end(broker, settings.consumer_group)
     app = create_app(settings, clock=clock)
     install_auth(app, issuer.verifier())
     async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:

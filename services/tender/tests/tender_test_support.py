@@ -1,35 +1,35 @@
-"""Helpers of the tender tests: a real token issuer, the service on a real port with a manual clock, actors.
+"""Helpers of the tender tests: real tokens, the service on a real port with a manual clock, actors.
 
-The issuer is the smallest local equivalent of the one in shared/tests/test_auth.py (a locally generated
-Ed25519 key whose JWKS a real HTTP server publishes); the service fetches it like the gateway's.
+Tokens come from the platform's ``TestIssuer`` (a real Ed25519 key; the service's verifier trusts it without a
+JWKS round trip: the gateway's tests exercise that path).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from fastapi import FastAPI
-from jwt.algorithms import OKPAlgorithm
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 
+from eproc_shared.auth import install_auth
 from eproc_shared.events.envelope import Envelope
 from eproc_shared.events.types import vendor as vendor_events
 from eproc_shared.settings import BrokerSettings
-from eproc_shared.testing import serve
+from eproc_shared.testing import TestIssuer, serve, throwaway_postgres
 from eproc_tender.clock import JAKARTA, ManualClock
 from eproc_tender.consumers import keep_facts
 from eproc_tender.main import create_app
-from eproc_tender.models import packages
+from eproc_tender.models import metadata, packages
 from eproc_tender.settings import TenderSettings
 
 AUDIENCE = "eproc"
@@ -37,50 +37,33 @@ AUDIENCE = "eproc"
 START = datetime(2026, 5, 4, 9, 0, tzinfo=JAKARTA).astimezone(UTC)
 
 
-class Issuer:
-    def __init__(self) -> None:
-        self.key = ed25519.Ed25519PrivateKey.generate()
-        self.kid = uuid.uuid4().hex[:8]
-        self.url = ""
-
-    def app(self) -> FastAPI:
-        app = FastAPI()
-        jwk = {
-            **OKPAlgorithm.to_jwk(self.key.public_key(), as_dict=True),
-            "kid": self.kid,
-            "alg": "EdDSA",
-            "use": "sig",
-        }
-
-        @app.get("/jwks")
-        async def jwks() -> dict[str, Any]:
-            return {"keys": [jwk]}
-
-        return app
-
-    def token(self, sub: str, roles: list[str], **claims: Any) -> str:
-        now = datetime.now(UTC)
-        body = {
-            "iss": self.url,
-            "aud": AUDIENCE,
-            "sub": sub,
-            "iat": int(now.timestamp()),
-            "exp": int((now + timedelta(hours=2)).timestamp()),
-            "roles": roles,
-            **claims,
-        }
-        return jwt.encode(body, self.key, algorithm="EdDSA", headers={"kid": self.kid})
+@pytest.fixture(scope="session")
+def issuer() -> TestIssuer:
+    return TestIssuer(audience=AUDIENCE)
 
 
-@pytest.fixture
-async def issuer(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Issuer]:
-    found = Issuer()
-    async with serve(found.app()) as base:
-        found.url = base
-        monkeypatch.setenv("AUTH_ISSUER", base)
-        monkeypatch.setenv("AUTH_JWKS_URL", f"{base}/jwks")
-        monkeypatch.setenv("AUTH_AUDIENCE", AUDIENCE)
-        yield found
+def service_app(
+    settings: TenderSettings, clock: ManualClock, issuer: TestIssuer, *, consume_vendor_events: bool = False
+) -> FastAPI:
+    """The service as it runs, its verifier trusting the test issuer's key.
+
+    Without the vendor-facts consumer unless asked: tests seed facts through its handler (``seed_vendor``), and
+    a consumer would cost each app a consumer-group join and leave for nothing. test_vendor_events runs it.
+    """
+    app = create_app(settings, clock=clock, consume_vendor_events=consume_vendor_events)
+    install_auth(app, issuer.verifier())
+    return app
+
+
+def settings_for(database_url: str, broker: BrokerSettings, storage: Path, **overrides: Any) -> TenderSettings:
+    return TenderSettings(
+        database_url=database_url,
+        broker=broker,
+        storage_dir=str(storage),
+        consumer_group=f"tender-test-{uuid.uuid4().hex[:8]}",
+        environment="test",
+        **overrides,
+    )
 
 
 @dataclass
@@ -90,7 +73,7 @@ class Tender:
     base: str
     app: FastAPI
     clock: ManualClock
-    issuer: Issuer
+    issuer: TestIssuer
     settings: TenderSettings
     clients: list[httpx.AsyncClient] = field(default_factory=list)
 
@@ -170,24 +153,74 @@ def vendor_facts(vendor_id: str, **overrides: Any) -> vendor_events.VendorEligib
     return vendor_events.VendorEligibilityFacts(**values)
 
 
+@dataclass
+class RunningService:
+    """One running service (and its database) shared by the tests of a session on one database backend."""
+
+    base: str
+    app: FastAPI
+    clock: ManualClock
+    settings: TenderSettings
+    defaults: dict[str, Any]
+
+    async def reset(self, storage: Path) -> None:
+        """A test starts as on a fresh database: every table emptied, the clock at START, the settings as
+        configured (a test may change them), and its own storage directory."""
+        await empty_tables(self.app.state.runtime.sessions)
+        for name, value in self.defaults.items():
+            setattr(self.settings, name, copy.deepcopy(value))
+        self.settings.storage_dir = str(storage)
+        self.clock.set(START)
+
+
+async def empty_tables(sessions: Any) -> None:
+    """Deletes every row of every table but Alembic's (identities are not restarted: the outbox relay may still
+    mark rows of the previous test as sent by id)."""
+    async with sessions() as session, session.begin():
+        names = set(await session.run_sync(lambda s: inspect(s.connection()).get_table_names())) - {"alembic_version"}
+        known = [t.name for t in reversed(metadata.sorted_tables) if t.name in names]
+        ordered = known + sorted(names - set(known))
+        if session.bind.dialect.name == "postgresql":
+            await session.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in ordered) + " CASCADE"))
+        else:
+            for name in ordered:
+                await session.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture(scope="session")
+async def tender_service(
+    request: pytest.FixtureRequest,
+    issuer: TestIssuer,
+    broker: BrokerSettings,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[RunningService]:
+    """The service on one database backend (``request.param``), migrated once and shared by every test that
+    runs on that backend; conftest.py parametrises it from each test's ``databases`` marker."""
+    root = tmp_path_factory.mktemp(f"tender-{request.param}")
+    async with AsyncExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite+aiosqlite:///{root / 'test.db'}"
+        else:
+            url = await stack.enter_async_context(throwaway_postgres())
+        settings = settings_for(url, broker, root / "files")
+        clock = ManualClock(START)
+        app = service_app(settings, clock, issuer)
+        base = await stack.enter_async_context(serve(app))
+        defaults = {name: copy.deepcopy(getattr(settings, name)) for name in type(settings).model_fields}
+        yield RunningService(base=base, app=app, clock=clock, settings=settings, defaults=defaults)
+
+
 @pytest.fixture
-async def tender(issuer: Issuer, database_url: str, broker: BrokerSettings, tmp_path: Path) -> AsyncIterator[Tender]:
-    clock = ManualClock(START)
-    settings = TenderSettings(
-        database_url=database_url,
-        broker=broker,
-        storage_dir=str(tmp_path / "files"),
-        consumer_group=f"tender-test-{uuid.uuid4().hex[:8]}",
-        environment="test",
-    )
-    app = create_app(settings, clock=clock)
-    async with serve(app) as base:
-        t = Tender(base=base, app=app, clock=clock, issuer=issuer, settings=settings)
-        try:
-            yield t
-        finally:
-            for c in t.clients:
-                await c.aclose()
+async def tender(tender_service: RunningService, issuer: TestIssuer, tmp_path: Path) -> AsyncIterator[Tender]:
+    """The shared service, emptied for this test."""
+    service = tender_service
+    await service.reset(tmp_path / "files")
+    t = Tender(base=service.base, app=service.app, clock=service.clock, issuer=issuer, settings=service.settings)
+    try:
+        yield t
+    finally:
+        for c in t.clients:
+            await c.aclose()
 
 
 def at(days: float, hour: int = 9, minute: int = 0) -> datetime:

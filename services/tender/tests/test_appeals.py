@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from tender_test_support import DEADLINE, Tender, announced_package, at, bid, ok, problem, register
 from test_failures import _opened_with, _pass_all
 
@@ -25,6 +26,8 @@ def _guarantee(amount: int) -> dict[str, object]:
 REJECT = {"answer": "Sanggah tidak beralasan, ditolak.", "upheld": False}
 
 
+# A whole flow: appeals and the periods the award waits for: both databases.
+@pytest.mark.databases("sqlite", "postgres")
 async def test_construction_appeals_need_the_guarantee_hold_the_award_and_are_answered_above_the_pokja(
     tender: Tender,
 ) -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
+import pytest
 from tender_test_support import DEADLINE, Tender, announced_package, at, bid, ok, problem, register
 
 VENDORS = [f"d{i}" for i in range(8)]
 
 
+# Concurrent writers under the package lock, and millisecond times stored and compared: both databases.
+@pytest.mark.databases("sqlite", "postgres")
 async def test_one_millisecond_early_is_accepted_and_one_late_refused_under_concurrency(tender: Tender) -> None:
     t = tender
     package_id = await announced_package(t)

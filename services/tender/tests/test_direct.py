@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from tender_test_support import Tender, ok, package_body, problem
 
 HPS = 150_000_000
@@ -35,6 +36,8 @@ async def assigned(t: Tender, **overrides: Any) -> str:
     return package_id
 
 
+# A whole flow: invitations and the price history in time order: both databases.
+@pytest.mark.databases("sqlite", "postgres")
 async def test_pengadaan_langsung_with_negotiation_ends_in_the_award_event(tender: Tender) -> None:
     t = tender
     for vendor_id in ("v1", "v2", "v3"):
@@ -95,6 +98,22 @@ async def test_pengadaan_langsung_with_negotiation_ends_in_the_award_event(tende
     )
     assert event["performance_guarantee_base"] == 141_000_000
     assert event["pokja_id"] == "pp-1"
+    # The public hears that the procurement started (no invitees) and whom it went to at what value.
+    [started] = await t.events("tender.direct_started.v1")
+    assert (started["package"]["method"], started["package"]["opd_id"], started["package"]["hps"]) == (
+        "pengadaan_langsung",
+        "dinkes",
+        HPS,
+    )
+    assert started["legal_basis"] is None
+    assert set(started) == {"package", "appointment_case", "legal_basis", "started_at"}  # no invitee named
+    [public_award] = await t.events("tender.direct_awarded.v1")
+    assert (public_award["winner_vendor_id"], public_award["winner_name"], public_award["agreed_price"]) == (
+        "v1",
+        "PT V1",
+        141_000_000,
+    )
+    assert (public_award["offered_price"], public_award["hps"]) == (149_000_000, HPS)
 
 
 async def test_penunjukan_langsung_invites_one_vendor_with_its_legal_basis(tender: Tender) -> None:
@@ -130,6 +149,14 @@ async def test_penunjukan_langsung_invites_one_vendor_with_its_legal_basis(tende
         520_000_000,
     )
     assert event["sppbj_number"].startswith("SPK/")
+    [started] = await t.events("tender.direct_started.v1")
+    assert (started["package"]["method"], started["appointment_case"], started["legal_basis"]) == (
+        "penunjukan_langsung",
+        "single_source",
+        basis,
+    )
+    [public_award] = await t.events("tender.direct_awarded.v1")
+    assert (public_award["method"], public_award["agreed_price"]) == ("penunjukan_langsung", 490_000_000)
 
 
 async def test_wrong_method_for_the_value_is_refused_precisely(tender: Tender) -> None:
@@ -145,7 +172,7 @@ async def test_wrong_method_for_the_value_is_refused_precisely(tender: Tender) -
     problem(
         await ppk.post("/packages", json=direct_body(pagu=150_000_000, hps=150_000_000, method="tender")), 422, "method"
     )
-    problem(await ppk.post("/packages", json=direct_body(method="tender_cepat")), 422, "method")
+    problem(await ppk.post("/packages", json=direct_body(method="tender_cepat")), 422, "method")  # below threshold
     # Exactly at the ceiling is still pengadaan langsung.
     at_ceiling = direct_body(pagu=200_000_000, hps=200_000_000, hps_items=[])
     package_id = ok(await ppk.post("/packages", json=at_ceiling), 201)["id"]

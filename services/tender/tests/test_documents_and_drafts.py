@@ -6,6 +6,7 @@ import base64
 import hashlib
 from datetime import timedelta
 
+import pytest
 from tender_test_support import Tender, ok, package_body, problem, standard_schedule
 
 
@@ -85,6 +86,8 @@ async def test_drafts_are_listed_and_edited_by_their_ppk_and_documents_download_
     problem(await public.get(f"/packages/{second}/documents/{uploaded['id']}"), 404)  # another package's id
 
 
+# Ordering and cursor paging over stored times: both databases.
+@pytest.mark.databases("sqlite", "postgres")
 async def test_the_public_list_is_newest_first_unless_asked_otherwise(tender: Tender) -> None:
     t = tender
     ppk, pokja, public = t.ppk(), t.pokja(), t.public()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +13,15 @@ from eproc_tender.domain import evaluation as ev
 from eproc_tender.domain.machine import Action, Facts, Status, due, move, next_due_at
 from eproc_tender.domain.rules import EnvelopeSystem, EvaluationSystem, Method
 from eproc_tender.domain.schedule import Stage, Window, apply_addendum, whole_working_days_between
-from eproc_tender.domain.sealing import SealError, new_package_keys, seal, unseal, unwrap_private_key
+from eproc_tender.domain.sealing import (
+    SealError,
+    document_digest,
+    new_package_keys,
+    seal,
+    sha256_hex,
+    unseal,
+    unwrap_private_key,
+)
 
 KEK = bytes(range(32))
 
@@ -121,6 +130,17 @@ def test_sealed_envelopes_open_only_with_their_package_key_and_context() -> None
         unwrap_private_key(bytes(32), "pkg-1", keys.wrapped_private_key)  # another KEK
     with pytest.raises(SealError):
         unwrap_private_key(KEK, "pkg-2", keys.wrapped_private_key)  # another package
+
+
+def test_document_digests_match_within_a_package_only_and_need_the_key() -> None:
+    plain = hashlib.sha256(b"%PDF daftar harga 900000000").digest()
+    same = document_digest(KEK, "pkg-1", plain)
+    assert same == document_digest(KEK, "pkg-1", hashlib.sha256(b"%PDF daftar harga 900000000").digest())
+    assert same != document_digest(KEK, "pkg-1", hashlib.sha256(b"%PDF daftar harga 900000001").digest())
+    assert same != document_digest(KEK, "pkg-2", plain)  # another package
+    assert same != document_digest(bytes(32), "pkg-1", plain)  # another key-encryption key
+    assert same not in (plain.hex(), sha256_hex(plain))
+    assert len(bytes.fromhex(same)) == 32
 
 
 def _bid(vendor: str, price: int, minute: int, **judged: object) -> ev.BidForEvaluation:

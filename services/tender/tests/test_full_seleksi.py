@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from tender_test_support import DEADLINE, Tender, announced_package, at, bid, ok, problem, register
 from test_full_tender import outbox
 
@@ -27,6 +28,8 @@ SELEKSI = {
 C3_PRICE = 433_333_333
 
 
+# A whole flow: its own queries (two envelopes, scores, re-evaluation) and time-driven award: both databases.
+@pytest.mark.databases("sqlite", "postgres")
 async def test_a_seleksi_runs_with_two_envelopes_scores_and_an_upheld_objection(tender: Tender) -> None:
     t = tender
     package_id = await announced_package(t, **SELEKSI)

@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from tender_test_support import (
     DEADLINE,
     Tender,
@@ -23,6 +24,8 @@ from eproc_shared.testing import eventually
 SECRET_PRICES = (987_654_321, 861_234_567, 1_234_567_890)
 
 
+# Every table and query of the main flow, the package row lock and time-driven closing: on both databases.
+@pytest.mark.databases("sqlite", "postgres")
 async def test_a_tender_runs_from_announcement_to_award(tender: Tender) -> None:
     t = tender
     package_id = await announced_package(t)
@@ -104,7 +107,7 @@ async def test_a_tender_runs_from_announcement_to_award(tender: Tender) -> None:
     assert ok(await pokja.get(f"/packages/{package_id}"))["bids_received"] == 3
     problem(await pokja.get(f"/packages/{package_id}/evaluation"), 409)
     problem(await pokja.post(f"/packages/{package_id}/opening"), 409)
-    await assert_nothing_sealed_in_the_database(t)
+    await assert_nothing_sealed_in_the_database(t, document["plain_sha256"])
 
     # The deadline passes: the scheduler closes submission by itself.
     t.at(moved)
@@ -177,7 +180,7 @@ async def test_a_tender_runs_from_announcement_to_award(tender: Tender) -> None:
         "tender.amended.v1",
         "tender.participant_registered.v1",
         "tender.question_answered.v1",
-        "tender.bid_submitted.v1",
+        "tender.bid_submitted.v2",
         "tender.bids_opened.v1",
         "tender.evaluated.v1",
         "tender.winner_announced.v1",
@@ -197,7 +200,7 @@ async def test_a_tender_runs_from_announcement_to_award(tender: Tender) -> None:
     # Before opening, no event carried a price; bid-submitted carries a receipt only.
     before_opening = types.index("tender.bids_opened.v1")
     assert not any(str(p) in json.dumps(e["payload"]) for e in events[:before_opening] for p in SECRET_PRICES)
-    submitted = next(e["payload"] for e in events if e["type"] == "tender.bid_submitted.v1")
+    submitted = next(e["payload"] for e in events if e["type"] == "tender.bid_submitted.v2")
     assert set(submitted) == {
         "package_id",
         "opd_id",
@@ -206,6 +209,9 @@ async def test_a_tender_runs_from_announcement_to_award(tender: Tender) -> None:
         "received_at",
         "receipt_sha256",
         "replaces_bid_id",
+        "round",
+        "submitter_address",
+        "document_digests",
     }
 
 
@@ -218,8 +224,9 @@ async def outbox(t: Tender) -> list[dict[str, object]]:
     return [{"type": r[0], "payload": r[1] if isinstance(r[1], dict) else json.loads(r[1])} for r in rows]
 
 
-async def assert_nothing_sealed_in_the_database(t: Tender) -> None:
-    """Every column of every table, as raw text: no price and no document content in clear."""
+async def assert_nothing_sealed_in_the_database(t: Tender, document_sha256: str) -> None:
+    """Every column of every table, as raw text: no price, no document content in clear, and not the document's
+    plaintext SHA-256 either (it would let a reader test guessed files before opening)."""
     tables = [
         "packages",
         "package_stages",
@@ -241,6 +248,7 @@ async def assert_nothing_sealed_in_the_database(t: Tender) -> None:
                     assert str(price).encode() not in raw, f"price {price} in {table}"
                 assert b"ZXSECRET" not in raw, f"document content in {table}"
                 assert b"zx-metode" not in raw, f"document name in {table}"
+                assert document_sha256.encode() not in raw, f"document's plaintext SHA-256 in {table}"
     sealed_files = sorted(Path(t.settings.storage_dir).rglob("*.sealed"))  # noqa: ASYNC240  # a test's few files
     assert sealed_files
     for path in sealed_files:

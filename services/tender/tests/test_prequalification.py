@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from tender_test_support import (
     DEADLINE,
     Tender,
@@ -31,6 +32,8 @@ PRA_SELEKSI = {
 }
 
 
+# A whole flow: qualification data and the time-driven end of the qualification stage: both databases.
+@pytest.mark.databases("sqlite", "postgres")
 async def test_a_prequalified_seleksi_invites_only_the_vendors_who_pass(tender: Tender) -> None:
     t = tender
     ppk, pokja, public = t.ppk(), t.pokja(), t.public()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import pytest
 from tender_test_support import START, Tender, ok, problem
 
 PROOF = {"name": "kuitansi.pdf", "sha256": hashlib.sha256(b"kuitansi").hexdigest()}
@@ -49,6 +50,8 @@ DARURAT = {
 }
 
 
+# Every kind's columns (dates, JSON, money) stored and filtered: both databases.
+@pytest.mark.databases("sqlite", "postgres")
 async def test_every_kind_is_recorded_with_its_event(tender: Tender) -> None:
     t = tender
     await t.seed_vendor("v-atk", legal_name="PT Alat Tulis", kbli_codes=["47611"])

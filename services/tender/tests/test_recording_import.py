@@ -5,13 +5,18 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from tender_test_support import Tender, ok, problem
+import httpx
+from sqlalchemy import text
+from tender_test_support import START, Tender, ok, problem, service_app, settings_for
 
-from eproc_shared.testing import eventually
+from eproc_shared.settings import BrokerSettings
+from eproc_shared.testing import TestIssuer, eventually, serve
+from eproc_tender.clock import ManualClock
 
 HASH = hashlib.sha256(b"bukti").hexdigest()
 HEADER = [
@@ -133,8 +138,9 @@ async def test_import_reports_every_row_and_records_the_good_ones(tender: Tender
 
 async def test_a_large_file_is_streamed_and_processed_in_batches(tender: Tender) -> None:
     t = tender
-    t.settings.import_batch_rows = 250
-    total = 2000
+    # More rows than a page of the report (500) and several batches, sent as a stream of chunks.
+    t.settings.import_batch_rows = 150
+    total = 600
 
     async def chunks() -> AsyncIterator[bytes]:
         yield to_csv([])
@@ -157,7 +163,7 @@ async def test_a_large_file_is_streamed_and_processed_in_batches(tender: Tender)
     await eventually(done, timeout_s=60)
     assert seen == sorted(seen)
     assert seen[-1] == total
-    assert all(n % 250 == 0 for n in seen)
+    assert all(n % 150 == 0 for n in seen)
     first = ok(await ppk.get(f"/recordings/imports/{job['id']}/rows", params={"limit": 500}))
     assert len(first["items"]) == 500
     assert first["next_cursor"]
@@ -177,3 +183,47 @@ async def test_bad_files_are_refused_before_any_work(tender: Tender) -> None:
     problem(await t.vendor("v1").post("/recordings/imports", content=to_csv([row()])), 403)
     problem(await t.ppk().get("/recordings/imports/nope"), 404)
     assert (await t.sql("SELECT COUNT(*) FROM recording_imports"))[0][0] == 0
+
+
+async def test_an_import_resumes_after_a_restart_without_importing_a_row_twice(
+    issuer: TestIssuer, database_url: str, broker: BrokerSettings, tmp_path: Path
+) -> None:
+    settings = settings_for(database_url, broker, tmp_path / "files", import_batch_rows=3)
+    rows = [row(package_name=f"Belanja rutin nomor {n}") for n in range(10)]
+    rows.insert(4, row(pagu="lima puluh juta"))  # row 5 is rejected: a restart must not report it twice either
+    token = issuer.token("ppk-1", ["ppk"], opd_id="dinkes")
+    headers = {"authorization": f"Bearer {token}", "content-type": "text/csv"}
+
+    first = service_app(settings, ManualClock(START), issuer)
+    async with serve(first) as base, httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
+        # The test, not the background importer, decides how far the job gets before the service stops.
+        [background] = [t for t in first.state.runtime.tasks if t.get_name() == "tender-recording-import"]
+        background.cancel()
+        job = ok(await client.post("/recordings/imports", content=to_csv(rows)), 202)
+        assert await first.state.importer.batch(job["id"])
+        assert await first.state.importer.batch(job["id"])
+        stopped = ok(await client.get(f"/recordings/imports/{job['id']}"))
+        assert (stopped["status"], stopped["processed_rows"], stopped["rejected_rows"]) == ("running", 6, 1)
+
+    # A new process on the same database and storage picks the job up where the last batch committed.
+    second = service_app(settings, ManualClock(START), issuer)
+    async with serve(second) as base, httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
+        done = await finished(Tender(base, second, ManualClock(START), issuer, settings), client, job["id"])
+        assert (done["status"], done["processed_rows"], done["accepted_rows"], done["rejected_rows"]) == (
+            "completed",
+            11,
+            10,
+            1,
+        )
+        report = ok(await client.get(f"/recordings/imports/{job['id']}/rows", params={"limit": 100}))["items"]
+        assert [r["row"] for r in report] == list(range(1, 12))
+        async with second.state.runtime.sessions() as session:
+            names = (await session.execute(text("SELECT data FROM recordings"))).scalars().all()
+            events = (
+                await session.execute(
+                    text("SELECT COUNT(*) FROM eproc_outbox WHERE type = 'tender.purchase_recorded.v1'")
+                )
+            ).scalar_one()
+        recorded = sorted((n if isinstance(n, dict) else json.loads(n))["package_name"] for n in names)
+        assert recorded == sorted(f"Belanja rutin nomor {n}" for n in range(10))  # each row once
+        assert events == 10

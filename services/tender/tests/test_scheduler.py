@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
-from tender_test_support import DEADLINE, START, Issuer, Tender, announced_package
+from tender_test_support import DEADLINE, START, Tender, announced_package, service_app, settings_for
 
 from eproc_shared.settings import BrokerSettings
-from eproc_shared.testing import eventually, serve
+from eproc_shared.testing import TestIssuer, eventually, serve
 from eproc_tender.clock import ManualClock
-from eproc_tender.main import create_app
 from eproc_tender.models import packages
-from eproc_tender.settings import TenderSettings
 
 
 async def test_a_deadline_passed_during_downtime_is_applied_at_start(
-    issuer: Issuer, database_url: str, broker: BrokerSettings, tmp_path: Path
+    issuer: TestIssuer, database_url: str, broker: BrokerSettings, tmp_path: Path
 ) -> None:
-    settings = TenderSettings(
-        database_url=database_url,
-        broker=broker,
-        storage_dir=str(tmp_path),
-        consumer_group=f"tender-test-{uuid.uuid4().hex[:8]}",
-        environment="test",
-    )
-    first = create_app(settings, clock=ManualClock(START))
+    settings = settings_for(database_url, broker, tmp_path)
+    first = service_app(settings, ManualClock(START), issuer)
     async with serve(first) as base:
         t = Tender(base=base, app=first, clock=first.state.clock, issuer=issuer, settings=settings)
         package_id = await announced_package(t)
@@ -37,7 +28,7 @@ async def test_a_deadline_passed_during_downtime_is_applied_at_start(
             await c.aclose()
 
     # Restarted an hour after the deadline: nobody calls the API, the scheduler closes submission itself.
-    second = create_app(settings, clock=ManualClock(DEADLINE + timedelta(hours=1)))
+    second = service_app(settings, ManualClock(DEADLINE + timedelta(hours=1)), issuer)
     async with serve(second):
         runtime = second.state.runtime
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from tender_test_support import (
     DEADLINE,
     SECOND_DEADLINE,
@@ -27,6 +28,8 @@ def first_offer(**extra: object) -> dict[str, object]:
     return {"declaration": True, **extra}
 
 
+# A whole flow: second-round bids and the time-driven close of their window: both databases.
+@pytest.mark.databases("sqlite", "postgres")
 async def test_a_two_stage_tender_opens_prices_only_from_second_offers_of_those_who_passed(tender: Tender) -> None:
     t = tender
     package_id = await announced_package(t, schedule=two_stage_schedule(), envelope_system="two_stage")

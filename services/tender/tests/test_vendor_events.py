@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
 
-from tender_test_support import Tender, announced_package, ok, problem, vendor_facts
+import pytest
+from tender_test_support import START, Tender, announced_package, ok, problem, service_app, settings_for, vendor_facts
 
 from eproc_shared.broker import make_producer
 from eproc_shared.events.envelope import Envelope
 from eproc_shared.events.types import vendor as vendor_events
-from eproc_shared.testing import eventually
+from eproc_shared.settings import BrokerSettings
+from eproc_shared.testing import TestIssuer, eventually, serve
+from eproc_tender.clock import ManualClock
+
+
+@pytest.fixture
+async def tender(issuer: TestIssuer, broker: BrokerSettings, tmp_path: Path) -> AsyncIterator[Tender]:
+    """Its own service, with the vendor-facts consumer the shared one leaves out."""
+    settings = settings_for(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}", broker, tmp_path / "files")
+    app = service_app(settings, ManualClock(START), issuer, consume_vendor_events=True)
+    async with serve(app) as base:
+        t = Tender(base=base, app=app, clock=app.state.clock, issuer=issuer, settings=settings)
+        try:
+            yield t
+        finally:
+            for c in t.clients:
+                await c.aclose()
 
 
 async def test_vendor_events_from_the_broker_decide_who_may_join(tender: Tender) -> None:

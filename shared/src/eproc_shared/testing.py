@@ -109,6 +109,33 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield url
 
 
+async def start_group_at_end(broker: BrokerSettings, group: str, topics: list[str] | None = None) -> None:
+    """Commit a new consumer group's offsets at the current end of ``topics`` (default: every catalogue topic).
+
+    The session broker keeps every event earlier tests published on the platform's real topics; a service
+    under test with a fresh group would otherwise read all of them (``earliest``) before reaching its own.
+    Call it before the service starts, and only for a group that should see what comes next.
+    """
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from eproc_shared.broker import ensure_topics
+    from eproc_shared.events.catalogue import CATALOGUE
+
+    specs = CATALOGUE.topics
+    names = topics if topics is not None else sorted(specs)
+    await ensure_topics(broker, [specs[n] for n in names if n in specs])
+    consumer = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap_servers, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.topics()  # fetches the metadata that partitions_for_topic reads
+        partitions = [TopicPartition(n, p) for n in names for p in sorted(consumer.partitions_for_topic(n) or ())]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.commit({tp: offset for tp, offset in ends.items()})
+    finally:
+        await consumer.stop()
+
+
 def isolated_catalogue(partitions: int = 3, visibility: str = "internal") -> tuple[Catalogue, str]:
     """A private catalogue bound to a fresh topic, so tests never see each other's events."""
     topic = f"test.{uuid.uuid4().hex[:10]}"

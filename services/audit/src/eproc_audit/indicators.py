@@ -8,6 +8,13 @@ Averages of counts and durations are rounded the same way to an integer number o
 Efficiency against HPS is ``(sum HPS - sum contract value) / sum HPS`` over the packages that have both
 (a weighted average, as LPSE reports it), and likewise against pagu; a package's contract value is its
 e-contract's current value when the log has one, else its awarded price.
+
+Purchases recorded outside the platform (pencatatan non-tender, swakelola, darurat) count under the methods
+``pencatatan_non_tender``, ``pencatatan_swakelola`` and ``pencatatan_darurat`` (``packages`` = records, ``pagu``,
+``contract_value`` = realised value), and non-tender records also by how they were bought. Each record counts
+once, at its latest revision. The share of procurement run in the platform is taken against everything the
+platform knows (run or recorded), by count and by pagu: the plan (RUP) that ITKP measures against is not in
+the log.
 """
 
 from __future__ import annotations
@@ -47,6 +54,19 @@ class PackageFacts:
     e_contract_completed: bool = False
 
 
+@dataclass(frozen=True)
+class RecordFacts:
+    """A purchase recorded outside the platform, at its latest revision."""
+
+    record_id: str
+    opd_id: str
+    fiscal_year: int
+    kind: str
+    method: str
+    pagu: int
+    realised_value: int
+
+
 @dataclass
 class MethodTotals:
     packages: int = 0
@@ -61,7 +81,13 @@ class Indicators:
     packages: int = 0
     by_method: dict[str, MethodTotals] = field(default_factory=dict)
     run_in_platform: int = 0
+    run_in_platform_pagu: int = 0
     recorded_in_platform: int = 0
+    recorded_in_platform_pagu: int = 0
+    recorded_value: int = 0
+    recorded_non_tender_by_method: dict[str, MethodTotals] = field(default_factory=dict)
+    run_share_bp: int | None = None
+    run_share_pagu_bp: int | None = None
     awarded: int = 0
     failed_or_cancelled: int = 0
     e_contracts_signed: int = 0
@@ -81,7 +107,7 @@ class Indicators:
     average_seconds_to_award: int | None = None
 
 
-def compute(facts: Iterable[PackageFacts]) -> Indicators:
+def compute(facts: Iterable[PackageFacts], records: Iterable[RecordFacts] = ()) -> Indicators:
     out = Indicators()
     methods: dict[str, MethodTotals] = defaultdict(MethodTotals)
     seconds_total = 0
@@ -92,9 +118,9 @@ def compute(facts: Iterable[PackageFacts]) -> Indicators:
         m.packages += 1
         m.pagu += f.pagu or 0
         m.hps += f.hps or 0
-        # Every package the log knows was run in the platform; recorded purchases (pencatatan) are not yet
-        # published as events, so `recorded_in_platform` stays 0 until they are.
+        # Every package the log knows was run in the platform.
         out.run_in_platform += 1
+        out.run_in_platform_pagu += f.pagu or 0
         if f.ended in ("failed", "cancelled"):
             out.failed_or_cancelled += 1
         if f.awarded_price is not None:
@@ -120,7 +146,19 @@ def compute(facts: Iterable[PackageFacts]) -> Indicators:
         if f.announced_at and f.awarded_at:
             out.award_times += 1
             seconds_total += int((f.awarded_at - f.announced_at).total_seconds())
+    bought: dict[str, MethodTotals] = defaultdict(MethodTotals)
+    for r in records:
+        out.recorded_in_platform += 1
+        out.recorded_in_platform_pagu += r.pagu
+        out.recorded_value += r.realised_value
+        for totals in (methods[f"pencatatan_{r.kind}"], *((bought[r.method],) if r.kind == "non_tender" else ())):
+            totals.packages += 1
+            totals.pagu += r.pagu
+            totals.contract_value += r.realised_value
     out.by_method = dict(sorted(methods.items()))
+    out.recorded_non_tender_by_method = dict(sorted(bought.items()))
+    out.run_share_bp = ratio_bp(out.run_in_platform, out.run_in_platform + out.recorded_in_platform)
+    out.run_share_pagu_bp = ratio_bp(out.run_in_platform_pagu, out.run_in_platform_pagu + out.recorded_in_platform_pagu)
     out.e_contract_bp = ratio_bp(out.e_contracts_signed, out.awarded)
     out.e_contract_completion_bp = ratio_bp(out.e_contracts_completed, out.e_contracts_signed)
     out.efficiency_vs_hps_bp = ratio_bp(out.efficiency_hps_total - out.efficiency_value_total, out.efficiency_hps_total)

@@ -169,7 +169,36 @@ bids = Table(
     Column("package_id", String(ID), nullable=False),
     Column("vendor_id", String(ID), nullable=False),
     Column("receipt_sha256", String(64), nullable=False),
+    # From tender.bid_submitted.v2 (private fields of the internal topic; never shown in a flag).
+    Column("bid_id", String(ID), nullable=True),
+    Column("round", Integer, nullable=True),
+    Column("submitter_address", String(100), nullable=True),
+    Column("document_digests", JSON, nullable=True),
     Index("ix_audit_bids_package", "package_id"),
+)
+
+# Purchases recorded outside the platform (tender.purchase_recorded.v1): only the highest revision of each
+# record is kept, so a correction replaces the figures it corrects; ``seq`` is that revision's log entry.
+recorded_purchases = Table(
+    "audit_recorded_purchases",
+    metadata,
+    Column("record_id", String(ID), primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("code", String(ID), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("method", String(40), nullable=False),
+    Column("opd_id", String(ID), nullable=False),
+    Column("fiscal_year", Integer, nullable=False),
+    Column("procurement_type", String(40), nullable=False),
+    Column("kbli_codes", JSON, nullable=False),
+    Column("pagu", BigInteger, nullable=False),
+    Column("realised_value", BigInteger, nullable=False),
+    Column("vendor_id", String(ID), nullable=True),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_audit_recorded_purchases_opd_year", "opd_id", "fiscal_year"),
 )
 
 contracts = Table(
@@ -196,12 +225,14 @@ red_flags = Table(
     Column("vendor_id", String(ID), nullable=True),
     Column("opd_id", String(ID), nullable=True),
     Column("contract_id", String(ID), nullable=True),
+    Column("record_id", String(ID), nullable=True),
     Column("explanation", Text, nullable=False),
     Column("evidence", JSON, nullable=False),
     Column("raised_by_seq", BigInteger, nullable=False),
     Column("raised_at", DateTime(timezone=True), nullable=False),
     Index("ix_audit_red_flags_package", "package_id", "id"),
     Index("ix_audit_red_flags_vendor", "vendor_id", "id"),
+    Index("ix_audit_red_flags_record", "record_id", "id"),
 )
 
 # Which public log entries are OCDS releases, and of which contracting process (package).

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -23,10 +23,12 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eproc_audit import red_flags as rules
-from eproc_audit.models import bids, contracts, ocds_releases, packages, red_flags
+from eproc_audit.clock import JAKARTA
+from eproc_audit.models import bids, contracts, ocds_releases, packages, recorded_purchases, red_flags
 from eproc_audit.ocds import RELEASE_TYPES
 from eproc_audit.settings import AuditSettings
 from eproc_shared.events.types import contract as ce
+from eproc_shared.events.types import recording as rec
 from eproc_shared.events.types import tender as te
 
 log = logging.getLogger(__name__)
@@ -83,7 +85,10 @@ class Projection:
             return
         p = package_from_row(row)
         bid_rows = (await session.execute(select(bids).where(bids.c.package_id == package_id))).all()
-        sealed = [rules.Bid(b.seq, b.vendor_id, b.receipt_sha256) for b in bid_rows]
+        sealed = [
+            rules.Bid(b.seq, b.vendor_id, b.receipt_sha256, b.submitter_address, tuple(b.document_digests or ()))
+            for b in bid_rows
+        ]
         found = rules.package_flags(p, sealed, self.settings)
         if p.awarded_at and p.opd_id:
             if p.winner_vendor_id:
@@ -94,15 +99,70 @@ class Projection:
                 for anchor in wins:
                     found += rules.repeat_winner(anchor, wins, self.settings)
             if p.method in self.settings.flag_direct_methods:
-                others = await self._packages(
-                    session,
-                    and_(packages.c.opd_id == p.opd_id, packages.c.method.in_(self.settings.flag_direct_methods)),
-                )
-                window = timedelta(days=self.settings.flag_split_window_days)
-                for member in others:
-                    if member.awarded_at and abs(member.awarded_at - p.awarded_at) <= window:
-                        found += rules.split_purchase(member, others, self.settings)
+                found += await self.split_flags(session, p.opd_id, jakarta_date(p.awarded_at))
         await self.raise_flags(session, seq, found)
+
+    async def split_flags(self, session: AsyncSession, opd_id: str, on: date) -> list[rules.Flag]:
+        """Split purchases around ``on`` at an OPD, over platform direct awards and recorded purchases alike.
+        Members within the window of ``on`` are judged, each against its own neighbours (so up to two windows
+        away)."""
+        window = self.settings.flag_split_window_days
+        reach_from, reach_to = on - timedelta(days=2 * window), on + timedelta(days=2 * window)
+        methods = self.settings.flag_direct_methods
+        awards = (
+            await session.execute(
+                select(packages).where(
+                    packages.c.opd_id == opd_id,
+                    packages.c.method.in_(methods),
+                    packages.c.awarded_price.is_not(None),
+                    # A day of margin either side: the window is judged on Jakarta dates.
+                    packages.c.awarded_at >= datetime.combine(reach_from - timedelta(days=1), time(), UTC),
+                    packages.c.awarded_at < datetime.combine(reach_to + timedelta(days=2), time(), UTC),
+                )
+            )
+        ).all()
+        recorded = (
+            await session.execute(
+                select(recorded_purchases).where(
+                    recorded_purchases.c.opd_id == opd_id,
+                    recorded_purchases.c.method.in_(methods),
+                    recorded_purchases.c.start_date.between(reach_from, reach_to),
+                )
+            )
+        ).all()
+        purchases = [
+            rules.DirectPurchase(
+                package_id=r.package_id,
+                record_id=None,
+                name=r.package_id,
+                opd_id=opd_id,
+                vendor_id=r.winner_vendor_id,
+                kbli_codes=tuple(r.kbli_codes or ()),
+                on=jakarta_date(as_utc(r.awarded_at)),  # type: ignore[arg-type]
+                value=r.awarded_price,
+                seq=r.award_seq,
+            )
+            for r in awards
+            if r.award_seq is not None
+        ] + [
+            rules.DirectPurchase(
+                package_id=None,
+                record_id=r.record_id,
+                name=f"recorded {r.code}",
+                opd_id=opd_id,
+                vendor_id=r.vendor_id,
+                kbli_codes=tuple(r.kbli_codes or ()),
+                on=r.start_date,
+                value=r.realised_value,
+                seq=r.seq,
+            )
+            for r in recorded
+        ]
+        found: list[rules.Flag] = []
+        for member in purchases:
+            if abs((member.on - on).days) <= window:
+                found += rules.split_purchase(member, purchases, self.settings)
+        return found
 
     async def _packages(self, session: AsyncSession, condition: Any) -> list[rules.Package]:
         rows = (await session.execute(select(packages).where(condition, packages.c.awarded_at.is_not(None)))).all()
@@ -121,6 +181,7 @@ class Projection:
                     vendor_id=flag.vendor_id,
                     opd_id=flag.opd_id,
                     contract_id=flag.contract_id,
+                    record_id=flag.record_id,
                     explanation=flag.explanation,
                     evidence=list(flag.evidence),
                     raised_by_seq=seq,
@@ -167,6 +228,11 @@ def as_utc(when: datetime | None) -> datetime | None:
     return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 
 
+def jakarta_date(when: datetime | None) -> date:
+    assert when is not None
+    return as_utc(when).astimezone(JAKARTA).date()  # type: ignore[union-attr]
+
+
 def _submission_end(schedule: list[te.TenderStageWindow]) -> datetime | None:
     ends = [w.ends_at for w in schedule if w.stage == "submission"]
     return max(ends) if ends else None
@@ -198,12 +264,58 @@ async def _amended(session: AsyncSession, seq: int, e: te.TenderAmended, p: Proj
         await p.evaluate(session, seq, e.package_id)
 
 
-async def _bid(session: AsyncSession, seq: int, e: te.TenderBidSubmitted, p: Projection) -> None:
+async def _bid(
+    session: AsyncSession, seq: int, e: te.TenderBidSubmitted | te.TenderBidSubmittedV2, p: Projection
+) -> None:
+    values: dict[str, Any] = {"bid_id": e.bid_id}
+    if isinstance(e, te.TenderBidSubmittedV2):
+        values |= {
+            "round": e.round,
+            "submitter_address": (e.submitter_address or "")[:100] or None,
+            "document_digests": list(e.document_digests),
+        }
     await session.execute(
-        insert(bids).values(seq=seq, package_id=e.package_id, vendor_id=e.vendor_id, receipt_sha256=e.receipt_sha256)
+        insert(bids).values(
+            seq=seq, package_id=e.package_id, vendor_id=e.vendor_id, receipt_sha256=e.receipt_sha256, **values
+        )
     )
     await p.facts_of(session, e.package_id, opd_id=e.opd_id)
     await p.evaluate(session, seq, e.package_id)
+
+
+async def _recorded(session: AsyncSession, seq: int, e: rec.TenderPurchaseRecorded, p: Projection) -> None:
+    """Keeps the highest revision of each record: a lower or repeated revision arriving late teaches nothing,
+    a higher one replaces the figures (value, OPD, year...) of the one before, so nothing counts twice."""
+    known = await session.scalar(
+        select(recorded_purchases.c.revision).where(recorded_purchases.c.record_id == e.record_id)
+    )
+    if known is not None and known >= e.revision:
+        return
+    values: dict[str, Any] = {
+        "revision": e.revision,
+        "seq": seq,
+        "code": e.code,
+        "kind": e.kind,
+        "method": e.method,
+        "opd_id": e.opd_id,
+        "fiscal_year": e.fiscal_year,
+        "procurement_type": e.procurement_type,
+        "kbli_codes": list(e.kbli_codes),
+        "pagu": e.pagu,
+        "realised_value": e.realised_value,
+        "vendor_id": e.vendor_id,
+        "start_date": e.start_date,
+        "end_date": e.end_date,
+        "recorded_at": e.recorded_at,
+    }
+    if known is None:
+        await session.execute(insert(recorded_purchases).values(record_id=e.record_id, **values))
+    else:
+        await session.execute(
+            update(recorded_purchases).where(recorded_purchases.c.record_id == e.record_id).values(**values)
+        )
+    if e.method in p.settings.flag_direct_methods:
+        await p.raise_flags(session, seq, await p.split_flags(session, e.opd_id, e.start_date))
 
 
 async def _opened(session: AsyncSession, seq: int, e: te.TenderBidsOpened, p: Projection) -> None:
@@ -319,6 +431,7 @@ HANDLERS: dict[str, tuple[type[BaseModel], Apply]] = {
     te.TenderAnnounced.type_name(): (te.TenderAnnounced, _announced),
     te.TenderAmended.type_name(): (te.TenderAmended, _amended),
     te.TenderBidSubmitted.type_name(): (te.TenderBidSubmitted, _bid),
+    te.TenderBidSubmittedV2.type_name(): (te.TenderBidSubmittedV2, _bid),
     te.TenderBidsOpened.type_name(): (te.TenderBidsOpened, _opened),
     te.TenderWinnerAnnounced.type_name(): (te.TenderWinnerAnnounced, _winner),
     te.TenderAwarded.type_name(): (te.TenderAwarded, _awarded),
@@ -331,4 +444,5 @@ HANDLERS: dict[str, tuple[type[BaseModel], Apply]] = {
     ce.ContractTerminated.type_name(): (ce.ContractTerminated, _contract_ended),
     ce.ContractStopped.type_name(): (ce.ContractStopped, _contract_ended),
     ce.ContractPublicUpdated.type_name(): (ce.ContractPublicUpdated, _nothing),
+    rec.TenderPurchaseRecorded.type_name(): (rec.TenderPurchaseRecorded, _recorded),
 }

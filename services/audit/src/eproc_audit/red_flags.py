@@ -7,15 +7,19 @@ of the log entries the facts came from. Shares are compared in basis points with
 on integer Rupiah, never with floats.
 
 Explanations carry only what is public once the flag can be raised (package and vendor ids, prices
-after the winner announcement, dates): a flag about bids is only raised after the bids were opened.
+after the winner announcement, dates): a flag about bids is only raised after the bids were opened,
+and never names a network address or a document hash (private facts of the internal topic).
 """
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from eproc_audit.settings import AuditSettings
 
@@ -25,13 +29,14 @@ PRICE_NEAR_HPS = "price_near_hps"
 REPEAT_WINNER = "repeat_winner"
 WINNER_NOT_LOWEST = "winner_not_lowest"
 SHARED_BID_DOCUMENT = "shared_bid_document"
+SHARED_SUBMISSION_METADATA = "shared_submission_metadata"
 SPLIT_PURCHASE = "split_purchase"
 AMENDMENT_NEAR_CAP = "amendment_near_cap"
 AWARD_TOO_FAST = "award_too_fast"
 AWARD_TOO_SLOW = "award_too_slow"
 KINDS = (
     SINGLE_BIDDER, SHORT_BIDDING_PERIOD, PRICE_NEAR_HPS, REPEAT_WINNER, WINNER_NOT_LOWEST, SHARED_BID_DOCUMENT,
-    SPLIT_PURCHASE, AMENDMENT_NEAR_CAP, AWARD_TOO_FAST, AWARD_TOO_SLOW,
+    SHARED_SUBMISSION_METADATA, SPLIT_PURCHASE, AMENDMENT_NEAR_CAP, AWARD_TOO_FAST, AWARD_TOO_SLOW,
 )  # fmt: skip
 
 
@@ -45,6 +50,7 @@ class Flag:
     vendor_id: str | None = None
     opd_id: str | None = None
     contract_id: str | None = None
+    record_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,27 @@ class Bid:
     seq: int
     vendor_id: str
     receipt_sha256: str
+    submitter_address: str | None = None
+    document_digests: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DirectPurchase:
+    """A direct purchase judged for splitting: a platform award of a direct method, or a recorded purchase."""
+
+    package_id: str | None
+    record_id: str | None
+    name: str  # as explanations name it
+    opd_id: str
+    vendor_id: str | None
+    kbli_codes: tuple[str, ...]
+    on: date  # calendar date in Asia/Jakarta: of the award, or the start of the recorded purchase
+    value: int  # awarded price, or realised value
+    seq: int  # the log entry it comes from
+
+    @property
+    def ref(self) -> str:
+        return self.package_id if self.package_id is not None else f"record:{self.record_id}"
 
 
 @dataclass(frozen=True)
@@ -161,6 +188,7 @@ def package_flags(p: Package, bids: Sequence[Bid], t: AuditSettings) -> list[Fla
         )
     if p.opened_seq is not None:
         flags.extend(_shared_receipts(p, bids))
+        flags.extend(_shared_metadata(p, bids, t))
     if competitive and p.announced_at and p.awarded_at:
         took = p.awarded_at - p.announced_at
         evidence = _evidence(p.announced_seq, p.award_seq)
@@ -215,6 +243,82 @@ def _shared_receipts(p: Package, bids: Sequence[Bid]) -> list[Flag]:
     return flags
 
 
+@lru_cache(maxsize=16)
+def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
+
+
+def network_address(raw: str | None, ignore: Sequence[str] = ()) -> str | None:
+    """One spelling per address (an IPv4-mapped IPv6 address is the IPv4 one; a zone is dropped), or ``None``
+    when there is none or it lies in an ignored network. Something that is not an IP address is compared as
+    written."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    try:
+        address = ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return text.lower()
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if any(address in network for network in _networks(tuple(ignore))):
+        return None
+    return address.compressed
+
+
+def _vendors_key(vendors: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(vendors).encode()).hexdigest()[:32]
+
+
+def _shared_metadata(p: Package, bids: Sequence[Bid], t: AuditSettings) -> list[Flag]:
+    """Bids of different vendors sent from one network address, or carrying a document with the same digest.
+
+    One flag per package, kind of sharing and set of vendors: several addresses or documents shared by the same
+    vendors are one finding. A vendor re-submitting from its own address shares nothing with anyone. Every
+    submission counts, replaced ones included: the sharing happened. The evidence is the bids' log entries;
+    the explanation names the vendors, never the address or the hash.
+    """
+    by_address: dict[str, list[Bid]] = defaultdict(list)
+    by_document: dict[str, list[Bid]] = defaultdict(list)
+    for bid in bids:
+        address = network_address(bid.submitter_address, t.flag_shared_address_ignore)
+        if address is not None:
+            by_address[address].append(bid)
+        for digest in {d.strip().lower() for d in bid.document_digests} - {""}:
+            by_document[digest].append(bid)
+    flags = []
+    for what, groups in (("address", by_address), ("document", by_document)):
+        shared: dict[tuple[str, ...], list[list[Bid]]] = defaultdict(list)
+        for same in groups.values():
+            vendors = tuple(sorted({b.vendor_id for b in same}))
+            if len(vendors) >= 2:
+                shared[vendors].append(same)
+        for vendors, items in sorted(shared.items()):
+            names = ", ".join(vendors)
+            if what == "address":
+                how_many = f" ({len(items)} addresses)" if len(items) > 1 else ""
+                explanation = (
+                    f"Bids of vendors {names} for package {p.package_id} were submitted from the same network "
+                    f"address{how_many}."
+                )
+            else:
+                explanation = (
+                    f"Vendors {names} attached {len(items)} identical document(s) (the same keyed digest of "
+                    f"the plaintext) to their bids for package {p.package_id}."
+                )
+            flags.append(
+                Flag(
+                    f"{SHARED_SUBMISSION_METADATA}:{p.package_id}:{what}:{_vendors_key(vendors)}",
+                    SHARED_SUBMISSION_METADATA,
+                    explanation,
+                    _evidence(*(b.seq for same in items for b in same)),
+                    package_id=p.package_id,
+                    opd_id=p.opd_id,
+                )
+            )
+    return flags
+
+
 def repeat_winner(p: Package, wins: Sequence[Package], t: AuditSettings) -> list[Flag]:
     """``wins``: awards at the same OPD to the same vendor (``p`` included). Flags ``p`` when it is at least the
     threshold-th win within the window ending at its award."""
@@ -238,48 +342,44 @@ def repeat_winner(p: Package, wins: Sequence[Package], t: AuditSettings) -> list
     ]
 
 
-def split_purchase(p: Package, others: Sequence[Package], t: AuditSettings) -> list[Flag]:
-    """``others``: direct-procurement awards at the same OPD. Flags ``p`` when, with the awards to the same vendor
-    (or sharing a KBLI code) within the window around it, each under the ceiling, the sum exceeds the ceiling.
-    Every member of such a group is flagged (each is judged with its neighbours), whatever the arrival order."""
-    if p.method not in t.flag_direct_methods or p.awarded_at is None or p.awarded_price is None:
+def split_purchase(p: DirectPurchase, others: Sequence[DirectPurchase], t: AuditSettings) -> list[Flag]:
+    """``others``: direct purchases (awards of ``FLAG_DIRECT_METHODS`` and recorded purchases of those methods) at
+    the same OPD. Flags ``p`` when, with the purchases from the same vendor (or sharing a KBLI code) within the
+    window around it, each under the ceiling, the sum exceeds the ceiling. Every member of such a group is
+    flagged (each is judged with its neighbours), whatever the arrival order."""
+    if p.value > t.flag_direct_ceiling:
         return []
-    if p.awarded_price > t.flag_direct_ceiling:
-        return []
-    window = timedelta(days=t.flag_split_window_days)
+    window = t.flag_split_window_days
     near = [
-        o
-        for o in others
-        if o.package_id != p.package_id
-        and o.awarded_at is not None
-        and o.awarded_price is not None
-        and o.awarded_price <= t.flag_direct_ceiling
-        and abs(o.awarded_at - p.awarded_at) <= window
+        o for o in others if o.ref != p.ref and o.value <= t.flag_direct_ceiling and abs((o.on - p.on).days) <= window
     ]
-    groups: list[tuple[str, str, list[Package]]] = []
-    if p.winner_vendor_id:
-        groups.append(("vendor", p.winner_vendor_id, [o for o in near if o.winner_vendor_id == p.winner_vendor_id]))
+    groups: list[tuple[str, str, list[DirectPurchase]]] = []
+    if p.vendor_id:
+        groups.append(("vendor", p.vendor_id, [o for o in near if o.vendor_id == p.vendor_id]))
     for code in sorted(set(p.kbli_codes)):
         groups.append(("kbli", code, [o for o in near if code in o.kbli_codes]))
     flags = []
     for by, value, group in groups:
         if not group:
             continue
-        total = p.awarded_price + sum(o.awarded_price or 0 for o in group)
+        total = p.value + sum(o.value for o in group)
         if total <= t.flag_direct_ceiling:
             continue
-        members = sorted([p.package_id, *(o.package_id for o in group)])
+        members = sorted([p.name, *(o.name for o in group)])
+        # A platform award keeps the key it had before recorded purchases were judged too.
+        subject = p.package_id if p.package_id is not None else f"record:{p.record_id}"
         flags.append(
             Flag(
-                f"{SPLIT_PURCHASE}:{p.package_id}:{by}:{value}",
+                f"{SPLIT_PURCHASE}:{subject}:{by}:{value}",
                 SPLIT_PURCHASE,
                 f"OPD {p.opd_id} made {len(members)} direct purchases with the same {by} {value} within "
-                f"{t.flag_split_window_days} days ({', '.join(members)}), each under the ceiling "
+                f"{window} days ({', '.join(members)}), each under the ceiling "
                 f"Rp{t.flag_direct_ceiling:,} but together Rp{total:,}.",
-                _evidence(p.award_seq, *(o.award_seq for o in group)),
+                _evidence(p.seq, *(o.seq for o in group)),
                 package_id=p.package_id,
-                vendor_id=p.winner_vendor_id if by == "vendor" else None,
+                vendor_id=p.vendor_id if by == "vendor" else None,
                 opd_id=p.opd_id,
+                record_id=p.record_id,
             )
         )
     return flags

@@ -1,6 +1,8 @@
 """Settings of the audit service; every variable starts with AUDIT_ (shared broker/telemetry ones excepted)."""
 
-from pydantic import Field, model_validator
+import ipaddress
+
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from eproc_shared.settings import ServiceSettings
@@ -33,7 +35,10 @@ class AuditSettings(ServiceSettings):
         default=300.0, gt=0, description="How often a checkpoint is signed (only when the log grew since the last)."
     )
     verify_batch_size: int = Field(
-        default=2000, ge=1, le=100_000, description="Log entries read per batch while verifying the chain."
+        default=10_000,
+        ge=1,
+        le=100_000,
+        description="Log entries read per range (one query, one short transaction) while verifying the chain.",
     )
 
     # Red flags (eproc_audit.red_flags). Shares are basis points (1/100 of a percent) so that every
@@ -53,6 +58,11 @@ class AuditSettings(ServiceSettings):
         default=3, ge=2, description="This many wins of one vendor at one OPD within the window is flagged."
     )
     flag_repeat_window_days: int = Field(default=365, ge=1, description="Window of repeated wins, in days.")
+    flag_shared_address_ignore: list[str] = Field(
+        default=[],
+        description="Networks (CIDR, JSON list) whose submitter addresses are not compared for shared submission "
+        "metadata, e.g. a bidding room's shared computers or a proxy that hides client addresses.",
+    )
     flag_direct_methods: list[str] = Field(
         default=["pengadaan_langsung"], description="Direct-procurement methods checked for split purchases."
     )
@@ -60,7 +70,10 @@ class AuditSettings(ServiceSettings):
         default=200_000_000, ge=0, description="Direct-procurement ceiling, integer Rupiah (split purchases)."
     )
     flag_split_window_days: int = Field(
-        default=30, ge=1, description="Awards this many days apart or less count as one purchase (split)."
+        default=30,
+        ge=1,
+        description="Direct purchases (awards and recorded purchases) this many calendar days apart or less "
+        "(Asia/Jakarta) count as one purchase (split).",
     )
     flag_amendment_cap_bp: int = Field(
         default=1000, ge=0, description="Cap on the value added by amendments, basis points of the original value."
@@ -88,6 +101,11 @@ class AuditSettings(ServiceSettings):
         default="http://127.0.0.1:8000/api/audit/public/ocds",
         description="Public URL of the OCDS routes (package `uri`).",
     )
+
+    @field_validator("flag_shared_address_ignore")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        return [str(ipaddress.ip_network(v.strip(), strict=False)) for v in value]
 
     @model_validator(mode="after")
     def _production_needs_a_key(self) -> "AuditSettings":

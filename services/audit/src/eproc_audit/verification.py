@@ -1,21 +1,26 @@
 """Recomputes the hash chain from the database and reports the first bad entry.
 
-It streams: entries are read in keyset batches (``seq > last ORDER BY seq LIMIT n``), each batch
-in its own short read-only transaction, so memory stays flat whatever the log's length and
-verification never blocks the appender. What it finds:
+It streams: entries are read in ranges of sequence numbers (``seq BETWEEN first AND last ORDER BY
+seq``, ``batch_size`` entries each), each range in its own short read-only transaction on one
+connection, so memory stays flat whatever the log's length and verification never blocks the
+appender. What it finds:
 
 - a changed entry (its bytes no longer give its stored hash, or the next entry's link breaks);
-- a deleted entry (a gap in the sequence; a deleted tail shows against the head row and against
-  any signed checkpoint beyond the end);
-- an inserted or re-ordered entry (the hash binds the previous hash and the sequence number);
+- a deleted entry (a range holding fewer rows than numbers: a gap; a deleted tail shows against
+  the head row and against any signed checkpoint beyond the end);
+- an inserted or re-ordered entry (the hash binds the previous hash and the sequence number; an
+  entry numbered below 1 lies outside the chain and is named as such);
 - query columns that disagree with the hashed bytes (``deep``: a changed ``package_id`` would
   hide an event from a timeline);
 - a checkpoint whose signature is bad or whose head hash is not the chain's hash at that entry
   (this is what catches a log rewritten *with* recomputed hashes).
 
-Speed: per entry, one SHA-256 over ``prev || seq || canonical`` of bytes read as stored; nothing
-is re-serialised. ``deep`` adds a JSON parse per entry; ``chain_only`` is the mode to compare with
-raw SHA-256 over the same bytes (``bytes_hashed`` in the report).
+Speed: per entry, one SHA-256 over ``prev || seq || canonical`` of the bytes as stored; nothing is
+re-serialised. In ``chain_only`` the rows come from the driver as plain tuples of (hash, canonical)
+(``eproc_audit.driver_rows``) and a range's sequence numbers are not even read: the primary key
+makes them unique, so a range with as many rows as numbers holds each number once, in order, and
+the hash binds each number. Only a range that does not check out is read again with its numbers,
+to name the first bad entry exactly. ``deep`` adds a JSON parse per entry.
 """
 
 from __future__ import annotations
@@ -23,16 +28,17 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import AsyncIterator
-from dataclasses import asdict
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from eproc_audit.canonical import GENESIS
+from eproc_audit.driver_rows import fetch_rows
 from eproc_audit.models import checkpoints, log_entries, log_head, signing_keys
 from eproc_audit.refs import derive
 from eproc_audit.signing import verify_checkpoint
@@ -40,6 +46,7 @@ from eproc_audit.signing import verify_checkpoint
 Problem = Literal[
     "hash_mismatch",
     "missing_entries",
+    "unexpected_entry",
     "index_mismatch",
     "checkpoint_mismatch",
     "checkpoint_signature",
@@ -49,6 +56,8 @@ Problem = Literal[
 ]
 
 INDEX_COLUMNS = [c for c in log_entries.c if c.name not in ("seq", "hash", "canonical")]
+L = log_entries.c
+SQLITE_MMAP_BYTES = 1 << 30
 
 
 class BadEntry(BaseModel):
@@ -69,157 +78,250 @@ class VerificationReport(BaseModel):
     elapsed_ms: float
 
 
+class _Found(Exception):
+    """The first bad entry: ends the walk."""
+
+    def __init__(self, bad: BadEntry) -> None:
+        self.bad = bad
+
+
 def _utc(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return value
 
 
-async def _keyset(
-    sessions: async_sessionmaker[AsyncSession], columns: list[Any], keys: list[Any], upto: int, batch: int
-) -> AsyncIterator[Any]:
-    """Rows in ascending order of ``keys`` (unique together; the first is a sequence number <= ``upto``)."""
-    after: tuple[Any, ...] | None = None
+HASH_MISMATCH = (
+    "the entry's bytes and the previous hash do not give its stored hash: this entry was changed, or one was "
+    "inserted, removed or moved just before it"
+)
+
+
+def link_chain_only(prev: bytes, seq: int, rows: Sequence[Sequence[Any]]) -> tuple[bytes, int, int]:
+    """Links rows ``(hash, canonical)`` numbered from ``seq``: returns the last good hash, how many rows link
+    and the bytes hashed. The hot loop: one SHA-256 and one comparison per row, nothing else."""
+    sha256 = hashlib.sha256
+    n = seq - 1
+    hashed = 0
+    for stored, canonical in rows:
+        n += 1
+        hashed += len(canonical)
+        digest = sha256(prev + n.to_bytes(8, "big") + canonical).digest()
+        if digest.hex() != stored:
+            return prev, n - seq, hashed + 40 * (n - seq + 1)
+        prev = digest
+    return prev, n - seq + 1, hashed + 40 * (n - seq + 1)
+
+
+def link_deep(prev: bytes, seq: int, rows: Sequence[Sequence[Any]]) -> tuple[bytes, int, int, BadEntry | None]:
+    """As :func:`link_chain_only`, for rows ``(hash, canonical, *INDEX_COLUMNS)``; also re-derives the query
+    columns from the hashed bytes."""
+    hashed = 0
+    for i, row in enumerate(rows):
+        n, stored, canonical = seq + i, row[0], row[1]
+        hashed += 40 + len(canonical)
+        digest = hashlib.sha256(prev + n.to_bytes(8, "big") + canonical).digest()
+        if digest.hex() != stored:
+            return prev, i, hashed, BadEntry(seq=n, problem="hash_mismatch", detail=HASH_MISMATCH)
+        derived = asdict(derive(json.loads(canonical)))
+        for column, value in zip(INDEX_COLUMNS, row[2:], strict=True):
+            if _utc(value) != _utc(derived[column.name]):
+                detail = f"column {column.name} is {value!r} but the hashed event says {derived[column.name]!r}"
+                return prev, i, hashed, BadEntry(seq=n, problem="index_mismatch", detail=detail)
+        prev = digest
+    return prev, len(rows), hashed, None
+
+
+@dataclass
+class _Checkpoint:
+    seq: int
+    id: int
+    head_hash: str
+    signed_at: str
+    key_id: str
+    signature: str
+
+
+async def _checkpoints(conn: AsyncConnection, upto: int, batch: int) -> AsyncIterator[_Checkpoint]:
+    """Checkpoints up to entry ``upto`` in (seq, id) order, in keyset batches (there is one per interval)."""
+    c = checkpoints.c
+    after: tuple[int, int] | None = None
     while True:
-        stmt = select(*columns).where(keys[0] <= upto).order_by(*keys).limit(batch)
+        stmt = (
+            select(c.seq, c.id, c.head_hash, c.signed_at, c.key_id, c.signature)
+            .where(c.seq <= upto)
+            .order_by(c.seq, c.id)
+            .limit(batch)
+        )
         if after is not None:
-            stmt = stmt.where(tuple_(*keys) > tuple_(*after))
-        async with sessions() as session:
-            rows = (await session.execute(stmt)).all()
+            stmt = stmt.where(tuple_(c.seq, c.id) > tuple_(*after))
+        async with conn.begin():
+            rows = [_Checkpoint(*row) for row in (await conn.execute(stmt)).all()]
         for row in rows:
             yield row
         if len(rows) < batch:
             return
-        after = tuple(rows[-1]._mapping[key.key] for key in keys)
+        after = (rows[-1].seq, rows[-1].id)
+
+
+class _Walk:
+    """One verification: the chain walked range by range, checkpoints checked where they fall."""
+
+    def __init__(self, head_seq: int, keys: dict[str, Any], cps: AsyncIterator[_Checkpoint], deep: bool) -> None:
+        self.head_seq = head_seq
+        self.keys = keys
+        self.cps = cps
+        self.deep = deep
+        self.next_cp: _Checkpoint | None = None
+        self.prev = GENESIS
+        self.checked = 0
+        self.checkpoints = 0
+        self.bytes = 0
+
+    async def start(self) -> None:
+        self.next_cp = await anext(self.cps, None)
+
+    def columns(self, *, with_seq: bool) -> list[Any]:
+        return [*([L.seq] if with_seq else []), L.hash, L.canonical, *(INDEX_COLUMNS if self.deep else [])]
+
+    async def rows(self, conn: AsyncConnection, first: int, last: int, *, with_seq: bool) -> Sequence[Sequence[Any]]:
+        stmt = select(*self.columns(with_seq=with_seq)).where(L.seq.between(first, last)).order_by(L.seq)
+        async with conn.begin():
+            if self.deep:
+                # Dates and the like need SQLAlchemy's result processing; deep is bound by json.loads anyway.
+                return (await conn.execute(stmt)).all()
+            return await fetch_rows(conn, stmt)
+
+    async def range(self, conn: AsyncConnection, first: int, last: int) -> None:
+        """Entries ``first`` to ``last`` (all exist if the log is intact); raises :class:`_Found`."""
+        rows = await self.rows(conn, first, last, with_seq=False)
+        if len(rows) == last - first + 1:
+            await self.link(first, rows)
+            return
+        # Fewer rows than numbers: read the range again with its numbers to find the gap.
+        numbered = await self.rows(conn, first, last, with_seq=True)
+        present = [row[0] for row in numbered]
+        gap = next((first + i for i, seq in enumerate(present) if seq != first + i), first + len(present))
+        await self.link(first, [row[1:] for row in numbered[: gap - first]])
+        following = next((seq for seq in present if seq > gap), None)
+        if following is None:
+            async with conn.begin():
+                following = await conn.scalar(select(func.min(L.seq)).where(L.seq > gap, L.seq <= self.head_seq))
+        if following is None:
+            detail = f"the head says entry {self.head_seq} exists; entries {gap} to {self.head_seq} are missing"
+        else:
+            detail = f"entries {gap} to {following - 1} are missing"
+        raise _Found(BadEntry(seq=gap, problem="missing_entries", detail=detail))
+
+    async def link(self, first: int, rows: Sequence[Sequence[Any]]) -> None:
+        """Entries ``first``, ``first + 1``, ... are ``rows``: check their links, then the checkpoints among
+        them, in the order the entries come (an entry's own problem before its checkpoint's)."""
+        bad: BadEntry | None = None
+        if self.deep:
+            prev, good, hashed, bad = link_deep(self.prev, first, rows)
+        else:
+            prev, good, hashed = link_chain_only(self.prev, first, rows)
+            if good < len(rows):
+                bad = BadEntry(seq=first + good, problem="hash_mismatch", detail=HASH_MISMATCH)
+        self.bytes += hashed
+        await self.checkpoints_upto(first, rows, first + good - 1)
+        self.checked = first - 1 + good
+        if bad is not None:
+            raise _Found(bad)
+        self.prev = prev
+
+    async def checkpoints_upto(self, first: int, rows: Sequence[Sequence[Any]], last_good: int) -> None:
+        while self.next_cp is not None and self.next_cp.seq <= last_good:
+            cp = self.next_cp
+            at = cp.seq
+            # Every entry before this checkpoint checked out (an entry's own problem is raised after this).
+            self.checked = max(first, at) - 1
+            if at < first:
+                detail = f"a checkpoint names entry {at}, which the chain does not hold in order"
+                raise _Found(BadEntry(seq=at, problem="checkpoint_mismatch", detail=detail))
+            stored = rows[at - first][0]
+            jwk = self.keys.get(cp.key_id)
+            if jwk is None:
+                raise _Found(BadEntry(seq=at, problem="checkpoint_unknown_key", detail=f"unknown key {cp.key_id}"))
+            fields = {"seq": at, "head_hash": cp.head_hash, "signed_at": cp.signed_at}
+            if not verify_checkpoint(jwk, **fields, key_id=cp.key_id, signature=cp.signature):
+                detail = "the checkpoint's signature is invalid"
+                raise _Found(BadEntry(seq=at, problem="checkpoint_signature", detail=detail))
+            if cp.head_hash != stored:
+                detail = (
+                    f"the checkpoint signed {cp.signed_at} says the hash here was {cp.head_hash}; the chain gives "
+                    f"{stored}: the log was rewritten up to here"
+                )
+                raise _Found(BadEntry(seq=at, problem="checkpoint_mismatch", detail=detail))
+            self.checkpoints += 1
+            self.next_cp = await anext(self.cps, None)
 
 
 async def verify_chain(
-    sessions: async_sessionmaker[AsyncSession], *, batch_size: int = 2000, deep: bool = True
+    sessions: async_sessionmaker[AsyncSession], *, batch_size: int = 10_000, deep: bool = True
 ) -> VerificationReport:
     started = time.perf_counter()
-    async with sessions() as session, session.begin():
-        # One snapshot: a checkpoint is only ever made from a committed head, so one beyond it means a cut tail.
-        head = (await session.execute(select(log_head.c.seq, log_head.c.hash).where(log_head.c.id == 1))).one()
-        last_checkpoint = await session.scalar(select(func.max(checkpoints.c.seq)))
-        keys = {row.key_id: row.public_jwk for row in (await session.execute(select(signing_keys))).all()}
-    state = {"entries": 0, "checkpoints": 0, "bytes": 0}
-
-    def report(bad: BadEntry | None) -> VerificationReport:
-        return VerificationReport(
-            ok=bad is None,
-            head_seq=head.seq,
-            head_hash=head.hash,
-            entries_checked=state["entries"],
-            checkpoints_checked=state["checkpoints"],
-            bytes_hashed=state["bytes"],
-            mode="deep" if deep else "chain_only",
-            first_bad=bad,
-            elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
-        )
-
-    if last_checkpoint is not None and last_checkpoint > head.seq:
-        return report(
-            BadEntry(
-                seq=head.seq + 1,
-                problem="truncated",
-                detail=f"a signed checkpoint covers entry {last_checkpoint} but the log's head is entry {head.seq}",
-            )
-        )
-    cps = _keyset(
-        sessions,
-        [
-            checkpoints.c.seq,
-            checkpoints.c.id,
-            checkpoints.c.head_hash,
-            checkpoints.c.signed_at,
-            checkpoints.c.key_id,
-            checkpoints.c.signature,
-        ],
-        [checkpoints.c.seq, checkpoints.c.id],
-        head.seq,
-        batch_size,
+    async with sessions() as session:
+        engine = session.bind  # (no connection is opened for this)
+    # One connection for the whole walk, each read in its own short transaction.
+    async with engine.connect() as conn:  # type: ignore[union-attr]
+        await _tune(conn)
+        async with conn.begin():
+            # One snapshot: a checkpoint is only ever made from a committed head, so one beyond it means a cut tail.
+            head = (await conn.execute(select(log_head.c.seq, log_head.c.hash).where(log_head.c.id == 1))).one()
+            last_checkpoint = await conn.scalar(select(func.max(checkpoints.c.seq)))
+            lowest = await conn.scalar(select(func.min(L.seq)))
+            keys = {row.key_id: row.public_jwk for row in (await conn.execute(select(signing_keys))).all()}
+        walk = _Walk(head.seq, keys, _checkpoints(conn, head.seq, batch_size), deep)
+        bad = await _verify(conn, walk, head.seq, head.hash, last_checkpoint, lowest, batch_size)
+    return VerificationReport(
+        ok=bad is None,
+        head_seq=head.seq,
+        head_hash=head.hash,
+        entries_checked=walk.checked,
+        checkpoints_checked=walk.checkpoints,
+        bytes_hashed=walk.bytes,
+        mode="deep" if deep else "chain_only",
+        first_bad=bad,
+        elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
     )
-    next_cp = await anext(cps, None)
-    columns = [log_entries.c.seq, log_entries.c.hash, log_entries.c.canonical, *(INDEX_COLUMNS if deep else [])]
-    prev, expected = GENESIS, 1
-    sha256 = hashlib.sha256
-    async for row in _keyset(sessions, columns, [log_entries.c.seq], head.seq, batch_size):
-        seq, stored, canonical = row[0], row[1], row[2]
-        if seq != expected:
-            return report(
-                BadEntry(seq=expected, problem="missing_entries", detail=f"entries {expected} to {seq - 1} are missing")
-            )
-        state["bytes"] += 40 + len(canonical)
-        digest = sha256(prev + seq.to_bytes(8, "big") + canonical).digest()
-        if digest.hex() != stored:
-            return report(
-                BadEntry(
-                    seq=seq,
-                    problem="hash_mismatch",
-                    detail="the entry's bytes and the previous hash do not give its stored hash: this entry was "
-                    "changed, or one was inserted, removed or moved just before it",
-                )
-            )
-        if deep:
-            derived = asdict(derive(json.loads(canonical)))
-            for column, value in zip(INDEX_COLUMNS, row[3:], strict=True):
-                if _utc(value) != _utc(derived[column.name]):
-                    return report(
-                        BadEntry(
-                            seq=seq,
-                            problem="index_mismatch",
-                            detail=f"column {column.name} is {value!r} but the hashed event says "
-                            f"{derived[column.name]!r}",
-                        )
-                    )
-        while next_cp is not None and next_cp.seq == seq:
-            jwk = keys.get(next_cp.key_id)
-            if jwk is None:
-                return report(
-                    BadEntry(seq=seq, problem="checkpoint_unknown_key", detail=f"unknown key {next_cp.key_id}")
-                )
-            if not verify_checkpoint(
-                jwk,
-                seq=next_cp.seq,
-                head_hash=next_cp.head_hash,
-                signed_at=next_cp.signed_at,
-                key_id=next_cp.key_id,
-                signature=next_cp.signature,
-            ):
-                return report(
-                    BadEntry(seq=seq, problem="checkpoint_signature", detail="the checkpoint's signature is invalid")
-                )
-            if next_cp.head_hash != stored:
-                return report(
-                    BadEntry(
-                        seq=seq,
-                        problem="checkpoint_mismatch",
-                        detail=f"the checkpoint signed {next_cp.signed_at} says the hash here was "
-                        f"{next_cp.head_hash}; the chain gives {stored}: the log was rewritten up to here",
-                    )
-                )
-            state["checkpoints"] += 1
-            next_cp = await anext(cps, None)
-        if next_cp is not None and next_cp.seq < seq:
-            return report(
-                BadEntry(
-                    seq=next_cp.seq,
-                    problem="checkpoint_mismatch",
-                    detail=f"a checkpoint names entry {next_cp.seq}, which the chain does not hold in order",
-                )
-            )
-        state["entries"] += 1
-        prev, expected = digest, expected + 1
-    if expected - 1 != head.seq:
-        return report(
-            BadEntry(
-                seq=expected,
-                problem="missing_entries",
-                detail=f"the head says entry {head.seq} exists; entries {expected} to {head.seq} are missing",
-            )
+
+
+async def _tune(conn: AsyncConnection) -> None:
+    """SQLite: read the file through a memory map on this connection (fewer system calls and copies per page);
+    the connection is the verifier's own, so nothing else is affected."""
+    if conn.dialect.name == "sqlite":
+        await conn.exec_driver_sql(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
+        await conn.commit()
+
+
+async def _verify(
+    conn: AsyncConnection,
+    walk: _Walk,
+    head_seq: int,
+    head_hash: str,
+    last_checkpoint: int | None,
+    lowest: int | None,
+    batch_size: int,
+) -> BadEntry | None:
+    if last_checkpoint is not None and last_checkpoint > head_seq:
+        detail = f"a signed checkpoint covers entry {last_checkpoint} but the log's head is entry {head_seq}"
+        return BadEntry(seq=head_seq + 1, problem="truncated", detail=detail)
+    if lowest is not None and lowest < 1:
+        detail = f"an entry is numbered {lowest}, outside the chain (which starts at 1): it was inserted or renumbered"
+        return BadEntry(seq=lowest, problem="unexpected_entry", detail=detail)
+    try:
+        await walk.start()
+        for first in range(1, head_seq + 1, batch_size):
+            await walk.range(conn, first, min(head_seq, first + batch_size - 1))
+        if walk.next_cp is not None:
+            at = walk.next_cp.seq
+            detail = f"a checkpoint names entry {at}, which the chain does not hold in order"
+            raise _Found(BadEntry(seq=at, problem="checkpoint_mismatch", detail=detail))
+    except _Found as found:
+        return found.bad
+    if walk.prev.hex() != head_hash:
+        return BadEntry(
+            seq=head_seq, problem="head_mismatch", detail="the head row's hash is not the chain's last hash"
         )
-    if prev.hex() != head.hash:
-        return report(
-            BadEntry(seq=head.seq, problem="head_mismatch", detail="the head row's hash is not the chain's last hash")
-        )
-    return report(None)
+    return None

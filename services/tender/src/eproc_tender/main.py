@@ -17,13 +17,19 @@ from eproc_tender.consumers import vendor_facts_consumer
 from eproc_tender.domain import DomainError
 from eproc_tender.models import messaging, metadata
 from eproc_tender.recording_import import Importer
-from eproc_tender.routes import bids, direct, evaluation, packages, prequalification, public, recording
+from eproc_tender.routes import auction, bids, direct, evaluation, packages, prequalification, public, recording
 from eproc_tender.scheduler import Scheduler
 from eproc_tender.settings import TenderSettings
 
 
-def create_app(settings: TenderSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
-    """``clock`` replaces the wall clock (tests move time with a ManualClock instead of sleeping)."""
+def create_app(
+    settings: TenderSettings | None = None, *, clock: Clock | None = None, consume_vendor_events: bool = True
+) -> FastAPI:
+    """``clock`` replaces the wall clock (tests move time with a ManualClock instead of sleeping).
+
+    ``consume_vendor_events=False`` leaves out the vendor-facts consumer, for a process (a test) that feeds the
+    facts another way: it then neither joins the consumer group nor waits to leave it when it stops.
+    """
     settings = settings or TenderSettings()
     clock = clock or Clock()
 
@@ -42,7 +48,8 @@ def create_app(settings: TenderSettings | None = None, *, clock: Clock | None = 
         description=(
             f"{summary}\n\n"
             "Competitive procurement (tender and seleksi): packages, schedules and addenda, participation, "
-            "clarification, sealed bids, opening, evaluation, winner, objections (sanggah) and award (SPPBJ)."
+            "clarification, sealed bids, opening, evaluation, winner, objections (sanggah) and award (SPPBJ); "
+            "tender cepat (reverse auction in rounds); pengadaan and penunjukan langsung; recording (pencatatan)."
         ),
         version="0.2.0",
         migrations=Path(__file__).parent / "migrations",
@@ -58,10 +65,12 @@ def create_app(settings: TenderSettings | None = None, *, clock: Clock | None = 
             bids.router,
             evaluation.router,
             direct.router,
+            auction.router,
+            auction.public_alias,
             recording.router,
             recording.public_alias,
         ],
-        consumers=[vendor_facts_consumer(settings.consumer_group)],
+        consumers=[vendor_facts_consumer(settings.consumer_group)] if consume_vendor_events else [],
         on_start=start,
     )
     app.state.clock = clock

@@ -184,6 +184,10 @@ bid_documents = Table(
     Column("sealed_meta", LargeBinary, nullable=False),
     Column("path", String(500), nullable=False),
     Column("uploaded_at", UtcDateTime, nullable=False),
+    # HMAC-SHA256 of the plaintext's SHA-256 under the package's digest key (domain/sealing.py), never the bare
+    # hash, which would let a reader test guessed files before opening. Bid-submitted events carry it so the
+    # audit service sees identical documents from different vendors of a package. None before 0005.
+    Column("plain_digest", String(64)),
 )
 Index("ix_bid_documents_owner", bid_documents.c.package_id, bid_documents.c.vendor_id)
 
@@ -353,6 +357,41 @@ direct_prices = Table(
     Column("at", UtcDateTime, nullable=False),
 )
 
+# Tender cepat: the rounds of the reverse auction (closed_at and the nameless ranking once a round has ended),
+# the vendors invited at announcement (those the register copy showed qualified), and every price, append-only.
+auction_rounds = Table(
+    "auction_rounds",
+    metadata,
+    Column("package_id", String(36), ForeignKey("packages.id"), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("ends_at", UtcDateTime, nullable=False),
+    Column("closed_at", UtcDateTime),
+    Column("ranking", JSON),
+)
+
+auction_invitations = Table(
+    "auction_invitations",
+    metadata,
+    Column("package_id", String(36), ForeignKey("packages.id"), primary_key=True),
+    Column("vendor_id", String(100), primary_key=True),
+    Column("vendor_name", String(300), nullable=False),
+    Column("npwp", String(32), nullable=False),
+    Column("invited_at", UtcDateTime, nullable=False),
+)
+
+auction_prices = Table(
+    "auction_prices",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("package_id", String(36), ForeignKey("packages.id"), nullable=False),
+    Column("vendor_id", String(100), nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("price", BigInteger, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+)
+Index("ix_auction_prices_vendor", auction_prices.c.package_id, auction_prices.c.vendor_id, auction_prices.c.seq)
+
 DOMAIN_TABLES = [
     packages,
     stages,
@@ -373,4 +412,7 @@ DOMAIN_TABLES = [
     recording_revisions,
     recording_imports,
     recording_import_rows,
+    auction_rounds,
+    auction_invitations,
+    auction_prices,
 ]

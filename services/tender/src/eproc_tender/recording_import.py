@@ -20,9 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import event as sa_event
 from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session
 
 from eproc_shared.auth import Principal, Role
 from eproc_shared.outbox import Outbox
@@ -36,7 +34,6 @@ from eproc_tender.settings import TenderSettings
 from eproc_tender.store import Ctx
 
 log = logging.getLogger(__name__)
-IMPORTER_KEY = "eproc_tender_importer"
 
 REQUIRED = ("kind", "package_name", "fiscal_year", "procurement_type", "pagu", "realised_value")
 COLUMNS = frozenset(
@@ -248,20 +245,3 @@ class Importer:
                     reader.close()  # type: ignore[attr-defined]
             await asyncio.to_thread(path.unlink, True)
         return not done
-
-
-@sa_event.listens_for(Session, "after_commit")
-def _wake_importer(session: Session) -> None:
-    importer = session.info.pop(IMPORTER_KEY, None)
-    if importer is not None:
-        importer.wake()
-
-
-@sa_event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(IMPORTER_KEY, None)
-
-
-def wake_after_commit(session: Any, importer: Importer | None) -> None:
-    if importer is not None:
-        session.sync_session.info[IMPORTER_KEY] = importer

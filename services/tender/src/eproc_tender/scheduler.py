@@ -13,15 +13,13 @@ import logging
 from contextlib import suppress
 from typing import Any
 
-from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from eproc_shared.outbox import Outbox
 from eproc_tender.clock import Clock
 from eproc_tender.models import packages
 from eproc_tender.settings import TenderSettings
-from eproc_tender.store import SCHEDULER_KEY, Ctx, lock_package, settle
+from eproc_tender.store import Ctx, lock_package, settle
 
 log = logging.getLogger(__name__)
 MAX_SLEEP_S = 60.0
@@ -83,15 +81,3 @@ class Scheduler:
             if delay > 0:
                 with suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), delay)
-
-
-@sa_event.listens_for(Session, "after_commit")
-def _wake_scheduler(session: Session) -> None:
-    scheduler = session.info.pop(SCHEDULER_KEY, None)
-    if scheduler is not None:
-        scheduler.wake()
-
-
-@sa_event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(SCHEDULER_KEY, None)

@@ -96,6 +96,14 @@ class TenderSettings(ServiceSettings):
         default=[3, 5], description="Allowed numbers of members of a Pokja committee named by its members."
     )
     max_reserves: int = Field(default=2, ge=0, le=5, description="Reserve winners named after the winner.")
+    auction_max_rounds: int = Field(
+        default=5, ge=1, le=10, description="Tender cepat: most rounds of price bidding the Pokja may set."
+    )
+    trusted_proxies: list[str] = Field(
+        default=[],
+        description="Addresses/CIDRs of the load balancers in front of the gateway (the gateway's "
+        "GATEWAY_TRUSTED_PROXIES): skipped in X-Forwarded-For when recording where a bid came from.",
+    )
 
     @model_validator(mode="after")
     def _check_key(self) -> TenderSettings:

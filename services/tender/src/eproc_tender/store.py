@@ -5,23 +5,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from eproc_shared.auth import Principal, Role, forbidden
+from eproc_shared.events import Event
 from eproc_shared.outbox import Outbox
 from eproc_shared.problems import ProblemError
 from eproc_tender.domain import machine
 from eproc_tender.domain.machine import Facts, Status
 from eproc_tender.domain.rules import EnvelopeSystem, Method, ProcurementType, Qualification
 from eproc_tender.domain.schedule import Stage, Window
-from eproc_tender.models import appeals, objections, packages, stages
+from eproc_tender.models import appeals, auction_prices, auction_rounds, objections, packages, stages
 from eproc_tender.settings import TenderSettings
 
-SCHEDULER_KEY = "eproc_tender_scheduler"
+#: Where a transaction keeps the background workers (scheduler, importer) to wake once it commits.
+_WAKE_KEY = "eproc_tender_wake"
 
 
 @dataclass
@@ -34,10 +38,39 @@ class Ctx:
     now: datetime
     principal: Principal | None = None
     scheduler: Any = None
+    #: The network address the request came from (see routes/deps.py), for the audit trail of bids.
+    client_address: str | None = None
 
     @property
     def actor(self) -> str:
         return self.principal.subject if self.principal else "system"
+
+
+async def emit(ctx: Ctx, package_id: str, event: Event) -> None:
+    """Write a package's event through the outbox, in the transaction of the change; keyed by the package, so
+    its events keep their order."""
+    await ctx.outbox.add(ctx.session, event, key=package_id, subject=package_id)
+
+
+class Wakeable(Protocol):
+    def wake(self) -> None: ...
+
+
+def wake_after_commit(session: AsyncSession, worker: Wakeable | None) -> None:
+    """Wake a background worker once this transaction commits (not before: it would read the old state)."""
+    if worker is not None:
+        session.sync_session.info.setdefault(_WAKE_KEY, {})[id(worker)] = worker
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _wake_workers(session: Session) -> None:
+    for worker in session.info.pop(_WAKE_KEY, {}).values():
+        worker.wake()
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _forget_workers(session: Session) -> None:
+    session.info.pop(_WAKE_KEY, None)
 
 
 def not_found(what: str = "package") -> ProblemError:
@@ -59,9 +92,45 @@ async def open_appeal_count(session: AsyncSession, package_id: str) -> int:
     return int((await session.execute(stmt)).scalar_one())
 
 
+async def load_rounds(session: AsyncSession, package_id: str) -> list[RowMapping]:
+    """Tender cepat: the auction's rounds in order."""
+    stmt = select(auction_rounds).where(auction_rounds.c.package_id == package_id).order_by(auction_rounds.c.number)
+    return list((await session.execute(stmt)).mappings())
+
+
+def round_windows(rounds: list[RowMapping]) -> tuple[Window, ...]:
+    return tuple(Window(r["starts_at"], r["ends_at"]) for r in rounds)
+
+
+async def auction_facts(session: AsyncSession, package_id: str, status: Status) -> dict[str, Any]:
+    """Tender cepat: the rounds, how many have closed, and (while bidding runs) how many vendors priced."""
+    rows = await load_rounds(session, package_id)
+    bidders = 0
+    if status is Status.AUCTION:
+        count = select(func.count(func.distinct(auction_prices.c.vendor_id))).where(
+            auction_prices.c.package_id == package_id
+        )
+        bidders = int((await session.execute(count)).scalar_one())
+    return {
+        "rounds": round_windows(rows),
+        "rounds_closed": sum(1 for r in rows if r["closed_at"] is not None),
+        "auction_bidders": bidders,
+    }
+
+
 async def facts_of(session: AsyncSession, pkg: Mapping[str, Any]) -> Facts:
     status = Status(pkg["status"])
     needs_schedule = status is not Status.DRAFT
+    if pkg["method"] == Method.TENDER_CEPAT:
+        return Facts(
+            status=status,
+            method=Method.TENDER_CEPAT,
+            envelope=EnvelopeSystem(pkg["envelope_system"]),
+            pokja_assigned=pkg["pokja_id"] is not None,
+            qualification=Qualification(pkg["qualification"]),
+            procurement_type=ProcurementType(pkg["procurement_type"]),
+            **await auction_facts(session, pkg["id"], status),
+        )
     return Facts(
         status=status,
         method=Method(pkg["method"]),
@@ -98,14 +167,12 @@ async def set_status(ctx: Ctx, package_id: str, values: dict[str, Any]) -> RowMa
     """Write a change to a package and recompute when its next time-driven transition falls due."""
     values = {**values, "updated_at": ctx.now}
     await ctx.session.execute(update(packages).where(packages.c.id == package_id).values(**values))
-    row = (await ctx.session.execute(select(packages).where(packages.c.id == package_id))).mappings().one()
+    row = await get_package(ctx.session, package_id)
     due_at = machine.next_due_at(await facts_of(ctx.session, row))
     if due_at != row["next_due_at"]:
         await ctx.session.execute(update(packages).where(packages.c.id == package_id).values(next_due_at=due_at))
-        row = (await ctx.session.execute(select(packages).where(packages.c.id == package_id))).mappings().one()
-        if ctx.scheduler is not None:
-            # Woken after the commit (see scheduler.py), so it reads the new due time.
-            ctx.session.sync_session.info[SCHEDULER_KEY] = ctx.scheduler
+        row = await get_package(ctx.session, package_id)
+        wake_after_commit(ctx.session, ctx.scheduler)  # after the commit, so it reads the new due time
     return row
 
 
@@ -119,7 +186,13 @@ async def settle(ctx: Ctx, pkg: RowMapping) -> RowMapping:
             if pkg["next_due_at"] is not None and pkg["next_due_at"] <= ctx.now:
                 pkg = await set_status(ctx, pkg["id"], {})  # a stale due time: recompute it
             return pkg
-        pkg = await set_status(ctx, pkg["id"], {"status": timed.target})
+        if timed.closes_round is not None:
+            # Closing an auction round publishes its ranking (and after the last, the winner or the failure).
+            from eproc_tender.flows import auction
+
+            pkg = await auction.close_round(ctx, pkg, timed)
+        else:
+            pkg = await set_status(ctx, pkg["id"], {"status": timed.target})
     return pkg
 
 
@@ -129,7 +202,7 @@ def effective(facts: Facts, now: datetime) -> Facts:
         timed = machine.due(facts, now)
         if timed is None:
             break
-        facts = replace(facts, status=timed.target)
+        facts = replace(facts, status=timed.target, rounds_closed=timed.closes_round or facts.rounds_closed)
     return facts
 
 
@@ -174,3 +247,19 @@ def ensure_pokja(principal: Principal, pkg: Mapping[str, Any]) -> None:
     """Only the Pokja the package was handed to runs it; any one of its members acts for it."""
     if not is_pokja_member(principal, pkg):
         raise forbidden("Only the Pokja assigned to this package may do this.")
+
+
+async def act_as_pokja(ctx: Ctx, package_id: str, action: machine.Action) -> tuple[RowMapping, Status]:
+    """:func:`act` for an action only the package's Pokja takes."""
+    pkg, target = await act(ctx, package_id, action)
+    assert ctx.principal is not None
+    ensure_pokja(ctx.principal, pkg)
+    return pkg, target
+
+
+async def act_as_ppk(ctx: Ctx, package_id: str, action: machine.Action) -> tuple[RowMapping, Status]:
+    """:func:`act` for an action only the package's PPK takes."""
+    pkg, target = await act(ctx, package_id, action)
+    assert ctx.principal is not None
+    ensure_ppk(ctx.principal, pkg)
+    return pkg, target

@@ -18,6 +18,7 @@ from eproc_tender.domain.machine import Facts, Status
 from eproc_tender.models import (
     addenda,
     appeals,
+    auction_invitations,
     bids,
     committee_approvals,
     objections,
@@ -190,6 +191,12 @@ async def detail(ctx: Ctx, pkg: RowMapping) -> dict[str, Any]:
         ).mappings()
     )
     names = {p["vendor_id"]: p["vendor_name"] for p in out["participants"]}
+    if pkg["method"] == "tender_cepat" and pkg["winner_vendor_id"]:
+        # Tender cepat has no registration: its winner is among the invited.
+        stmt = select(auction_invitations.c.vendor_id, auction_invitations.c.vendor_name).where(
+            auction_invitations.c.package_id == package_id
+        )
+        names |= {r[0]: r[1] for r in (await s.execute(stmt)).all()}
     out["opened_prices"] = [
         {
             "vendor_id": o["vendor_id"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -40,6 +40,7 @@ class EventFeed(BaseModel):
 async def public_events(
     session: ReadSession,
     settings: SettingsDep,
+    response: Response,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous call; none: from the start.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> EventFeed:
@@ -62,6 +63,8 @@ async def public_events(
             .limit(limit)
         )
     ).all()
+    # A full page can never change (the log only grows at its end); a short one is the head and will.
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable" if len(rows) == limit else "no-cache"
     items = []
     for row in rows:
         event = json.loads(row.canonical)["event"]

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from sqlalchemy import select
 
-from eproc_audit.indicators import PackageFacts, compute
-from eproc_audit.models import contracts, packages
+from eproc_audit.indicators import PackageFacts, RecordFacts, compute
+from eproc_audit.models import contracts, packages, recorded_purchases
 from eproc_audit.projection import as_utc
 from eproc_audit.routes.deps import ReadSession
 from eproc_shared.problems import ProblemError
@@ -57,21 +57,35 @@ async def _facts(session: ReadSession, fiscal_year: int, opd_id: str | None) -> 
     return facts
 
 
+async def _records(session: ReadSession, fiscal_year: int, opd_id: str | None) -> list[RecordFacts]:
+    R = recorded_purchases.c
+    stmt = select(R.record_id, R.opd_id, R.fiscal_year, R.kind, R.method, R.pagu, R.realised_value)
+    stmt = stmt.where(R.fiscal_year == fiscal_year)
+    if opd_id is not None:
+        stmt = stmt.where(R.opd_id == opd_id)
+    return [RecordFacts(*row) for row in (await session.execute(stmt.order_by(R.record_id))).all()]
+
+
 @router.get("/{fiscal_year}", summary="Indicators of a fiscal year: the whole city and each OPD")
 async def year(fiscal_year: FiscalYear, session: ReadSession) -> dict[str, Any]:
     facts = await _facts(session, fiscal_year, None)
-    opds = sorted({f.opd_id for f in facts if f.opd_id})
+    records = await _records(session, fiscal_year, None)
+    opds = sorted({f.opd_id for f in facts if f.opd_id} | {r.opd_id for r in records})
     return {
         "fiscal_year": fiscal_year,
-        "city": asdict(compute(facts)),
-        "opds": {opd: asdict(compute(f for f in facts if f.opd_id == opd)) for opd in opds},
+        "city": asdict(compute(facts, records)),
+        "opds": {
+            opd: asdict(compute((f for f in facts if f.opd_id == opd), (r for r in records if r.opd_id == opd)))
+            for opd in opds
+        },
     }
 
 
 @router.get("/{fiscal_year}/opd/{opd_id}", summary="Indicators of one OPD in a fiscal year")
 async def opd(fiscal_year: FiscalYear, opd_id: str, session: ReadSession) -> dict[str, Any]:
     facts = await _facts(session, fiscal_year, opd_id)
-    if not facts:
-        detail = f"The log knows no package of OPD {opd_id} in {fiscal_year}."
+    records = await _records(session, fiscal_year, opd_id)
+    if not facts and not records:
+        detail = f"The log knows no package or recorded purchase of OPD {opd_id} in {fiscal_year}."
         raise ProblemError(404, "Not found", detail, slug="not-found")
-    return {"fiscal_year": fiscal_year, "opd_id": opd_id, **asdict(compute(facts))}
+    return {"fiscal_year": fiscal_year, "opd_id": opd_id, **asdict(compute(facts, records))}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
@@ -34,6 +33,7 @@ class RedFlagOut(BaseModel):
     vendor_id: str | None
     opd_id: str | None
     contract_id: str | None
+    record_id: str | None = Field(description="The recorded purchase (pencatatan) the flag is about, if any.")
     explanation: str
     evidence: list[int] = Field(description="Sequence numbers of the log entries the flag rests on.")
     raised_by_seq: int = Field(description="The log entry whose arrival raised the flag.")
@@ -48,6 +48,7 @@ def flag_out(row: Any) -> RedFlagOut:
         vendor_id=row.vendor_id,
         opd_id=row.opd_id,
         contract_id=row.contract_id,
+        record_id=row.record_id,
         explanation=row.explanation,
         evidence=list(row.evidence),
         raised_by_seq=row.raised_by_seq,
@@ -55,7 +56,9 @@ def flag_out(row: Any) -> RedFlagOut:
     )
 
 
-def _filtered(package_id: str | None, vendor_id: str | None, opd_id: str | None, kind: str | None) -> Any:
+def _filtered(
+    package_id: str | None, vendor_id: str | None, opd_id: str | None, kind: str | None, record_id: str | None = None
+) -> Any:
     if kind is not None and kind not in KINDS:
         raise ProblemError(
             400,
@@ -65,7 +68,8 @@ def _filtered(package_id: str | None, vendor_id: str | None, opd_id: str | None,
             errors=[FieldProblem(field="kind", location="query", message="unknown kind", code="invalid")],
         )
     stmt = select(red_flags)
-    for column, value in ((F.package_id, package_id), (F.vendor_id, vendor_id), (F.opd_id, opd_id), (F.kind, kind)):
+    filters = ((F.package_id, package_id), (F.vendor_id, vendor_id), (F.opd_id, opd_id), (F.kind, kind))
+    for column, value in (*filters, (F.record_id, record_id)):
         if value is not None:
             stmt = stmt.where(column == value)
     return stmt
@@ -75,6 +79,7 @@ PackageQ = Annotated[str | None, Query(description="Flags of this package.")]
 VendorQ = Annotated[str | None, Query(description="Flags naming this vendor.")]
 OpdQ = Annotated[str | None, Query(description="Flags of this OPD.")]
 KindQ = Annotated[str | None, Query(description="One kind of flag.")]
+RecordQ = Annotated[str | None, Query(description="Flags of this recorded purchase (pencatatan).")]
 
 
 @router.get("/red-flags", response_model=Page[RedFlagOut], summary="Red flags raised so far, oldest first")
@@ -85,8 +90,9 @@ async def list_flags(
     vendor_id: VendorQ = None,
     opd_id: OpdQ = None,
     kind: KindQ = None,
+    record_id: RecordQ = None,
 ) -> Page[RedFlagOut]:
-    rows, cursor = await paginate(session, _filtered(package_id, vendor_id, opd_id, kind), [F.id], page)
+    rows, cursor = await paginate(session, _filtered(package_id, vendor_id, opd_id, kind, record_id), [F.id], page)
     return Page(items=[flag_out(r) for r in rows], next_cursor=cursor)
 
 
@@ -105,11 +111,12 @@ async def stream_flags(
     vendor_id: VendorQ = None,
     opd_id: OpdQ = None,
     kind: KindQ = None,
+    record_id: RecordQ = None,
 ) -> StreamingResponse:
     """Without `after` or `Last-Event-ID` the stream starts with flags raised from now on; a reconnecting
     EventSource sends `Last-Event-ID` and misses nothing. Idle streams get a comment line every
     `AUDIT_FLAG_STREAM_HEARTBEAT_S`."""
-    stmt = _filtered(package_id, vendor_id, opd_id, kind)
+    stmt = _filtered(package_id, vendor_id, opd_id, kind, record_id)
     sessions = session_factory(request.app.state.runtime.engine, readonly=True)
     start = after
     if last_event_id is not None and last_event_id.strip().isdigit():
@@ -135,11 +142,5 @@ async def stream_flags(
                     quiet_since = time.monotonic()
                 await asyncio.sleep(settings.flag_stream_poll_s)
 
-    headers = {
-        "Cache-Control": "no-cache",
-        "X-Accel-Buffering": "no",
-        # The gateway buffers public responses without an ETag to compute one; a per-connection tag lets a
-        # stream through unbuffered (see the README).
-        "ETag": f'W/"stream-{uuid.uuid4().hex}"',
-    }
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(events(start), media_type="text/event-stream", headers=headers)

@@ -88,6 +88,11 @@ class Method:
     max_reserves: int = 2
 
 
+def is_low_price(price: int, hps: int, low_price_ratio_percent: int) -> bool:
+    """Under this share of the HPS a price needs clarification, and its winner guarantees on the HPS."""
+    return price * 100 < hps * low_price_ratio_percent
+
+
 def evaluate(bids: list[BidForEvaluation], how: Method) -> Outcome:
     results: list[BidResult] = []
     pending: list[str] = []
@@ -113,7 +118,7 @@ def evaluate(bids: list[BidForEvaluation], how: Method) -> Outcome:
             if price > how.hps:
                 r.passed = False
                 r.reasons.append(f"price: corrected price {price} is above the HPS {how.hps}")
-            elif price * 100 < how.hps * how.low_price_ratio_percent:
+            elif is_low_price(price, how.hps, how.low_price_ratio_percent):
                 r.low_price = True
                 if j.price_reasonable is False:
                     r.passed = False

@@ -10,8 +10,15 @@ Tender and seleksi share one flow. Pengadaan and penunjukan langsung share the d
     draft -assign (Pejabat Pengadaan)-> assigned -invite_vendors-> negotiation
     negotiation (offer, negotiate, qualify) -conclude-> awardable -award (SPK / purchase order)-> awarded
 
-Tender cepat (an auction state, no objection period) is not built yet. Recorded purchases (pencatatan)
-are not run by the platform and have no states (see ``recording.py``).
+Tender cepat: the Pokja sets the rounds of the reverse auction and announces; the vendors already qualified
+for the package are invited; no clarification, no sealed envelopes, no objection period (``auction.py``)::
+
+    draft -assign-> assigned -schedule_rounds-> assigned -announce-> auction
+    auction --(end of each round but the last: its ranking is published)--> auction
+    auction --(end of the last round)--> awardable (2 or more bidders; the system names the winner) -award-> awarded
+                                     \\-> failed (fewer than 2 bidders)
+
+Recorded purchases (pencatatan) are not run by the platform and have no states (see ``recording.py``).
 
 Flow of a tender or seleksi::
 
@@ -45,9 +52,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
-from eproc_tender.domain import Conflict
+from eproc_tender.domain import Conflict, auction
 from eproc_tender.domain.rules import EnvelopeSystem, Method, ProcurementType, Qualification
-from eproc_tender.domain.schedule import Schedule, Stage
+from eproc_tender.domain.schedule import Schedule, Stage, Window
 
 
 class Status(StrEnum):
@@ -63,6 +70,7 @@ class Status(StrEnum):
     SECOND_STAGE_CLOSED = "second_stage_closed"
     EVALUATION = "evaluation"
     NEGOTIATION = "negotiation"
+    AUCTION = "auction"
     WINNER_ANNOUNCED = "winner_announced"
     AWARDABLE = "awardable"
     AWARDED = "awarded"
@@ -104,11 +112,15 @@ class Action(StrEnum):
     OFFER = "offer"
     NEGOTIATE = "negotiate"
     CONCLUDE = "conclude"
+    # Tender cepat.
+    SCHEDULE_ROUNDS = "schedule_rounds"
+    AUCTION_BID = "auction_bid"
     # Time-driven: applied by the scheduler (or on the next access) when they fall due.
     CLOSE_SUBMISSION = "close_submission"
     END_QUALIFICATION = "end_qualification"
     CLOSE_SECOND_STAGE = "close_second_stage"
     END_OBJECTION_PERIOD = "end_objection_period"
+    CLOSE_ROUND = "close_round"
 
 
 @dataclass(frozen=True)
@@ -127,6 +139,10 @@ class Facts:
     open_appeals: int = 0
     #: The end of the appeal period of the last rejected objection (construction works only).
     appeal_window_ends_at: datetime | None = None
+    #: Tender cepat: the auction's rounds in order, how many have closed, and how many vendors priced.
+    rounds: tuple[Window, ...] = ()
+    rounds_closed: int = 0
+    auction_bidders: int = 0
 
 
 @dataclass(frozen=True)
@@ -136,6 +152,8 @@ class Timed:
     at: datetime
     action: Action
     target: Status
+    #: Tender cepat: the round this transition closes (its ranking is published then).
+    closes_round: int | None = None
 
 
 Target = Status | Callable[[Facts], Status]
@@ -157,6 +175,8 @@ class State:
     moves: ClassVar[dict[Action, Target]] = {}
     #: Actions accepted only inside a stage window of the schedule.
     windows: ClassVar[dict[Action, Stage]] = {}
+    #: The stage whose end moves the package on by itself: the stage, that time-driven action, and where it leads.
+    ends_with: ClassVar[tuple[Stage, Action, Status] | None] = None
 
     def guard(self, facts: Facts, action: Action, now: datetime) -> None:
         stage = self.windows.get(action)
@@ -169,11 +189,17 @@ class State:
             raise Conflict("outside-stage", f"The {stage} stage {when}: {action} is not possible now.")
 
     def timed(self, facts: Facts) -> Iterator[Timed]:
-        return iter(())
+        if self.ends_with is None:
+            return iter(())
+        stage, action, target = self.ends_with
+        assert facts.schedule is not None
+        return iter((Timed(facts.schedule[stage].ends_at, action, target),))
 
 
 _CLOSE = {Action.CANCEL: Status.CANCELLED}
 _FAIL = {Action.FAIL: Status.FAILED, Action.CANCEL: Status.CANCELLED}
+#: Handed over but not announced: the PPK still edits the package and may hand it to someone else.
+_UNANNOUNCED = {Action.EDIT: Status.ASSIGNED, Action.ASSIGN: Status.ASSIGNED}
 
 
 class Draft(State):
@@ -184,8 +210,7 @@ class Draft(State):
 class Assigned(State):
     status = Status.ASSIGNED
     moves = {
-        Action.EDIT: Status.ASSIGNED,
-        Action.ASSIGN: Status.ASSIGNED,
+        **_UNANNOUNCED,
         Action.SCHEDULE: Status.ASSIGNED,
         Action.ANNOUNCE: _after_assignment,
         **_CLOSE,
@@ -213,12 +238,7 @@ class Prequalification(State):
         **_CLOSE,
     }
     windows = {Action.REGISTER: Stage.REGISTRATION, Action.SUBMIT_QUALIFICATION: Stage.QUALIFICATION}
-
-    def timed(self, facts: Facts) -> Iterator[Timed]:
-        assert facts.schedule is not None
-        yield Timed(
-            facts.schedule[Stage.QUALIFICATION].ends_at, Action.END_QUALIFICATION, Status.PREQUALIFICATION_EVALUATION
-        )
+    ends_with = (Stage.QUALIFICATION, Action.END_QUALIFICATION, Status.PREQUALIFICATION_EVALUATION)
 
 
 class PrequalificationEvaluation(State):
@@ -255,10 +275,7 @@ class Announced(State):
         Action.SUBMIT_BID: Stage.SUBMISSION,
         Action.WITHDRAW_BID: Stage.SUBMISSION,
     }
-
-    def timed(self, facts: Facts) -> Iterator[Timed]:
-        assert facts.schedule is not None
-        yield Timed(facts.schedule[Stage.SUBMISSION].ends_at, Action.CLOSE_SUBMISSION, Status.CLOSED)
+    ends_with = (Stage.SUBMISSION, Action.CLOSE_SUBMISSION, Status.CLOSED)
 
 
 class Invited(Announced):
@@ -317,12 +334,7 @@ class SecondStage(State):
         **_FAIL,
     }
     windows = {Action.SUBMIT_BID: Stage.SECOND_SUBMISSION, Action.WITHDRAW_BID: Stage.SECOND_SUBMISSION}
-
-    def timed(self, facts: Facts) -> Iterator[Timed]:
-        assert facts.schedule is not None
-        yield Timed(
-            facts.schedule[Stage.SECOND_SUBMISSION].ends_at, Action.CLOSE_SECOND_STAGE, Status.SECOND_STAGE_CLOSED
-        )
+    ends_with = (Stage.SECOND_SUBMISSION, Action.CLOSE_SECOND_STAGE, Status.SECOND_STAGE_CLOSED)
 
 
 class SecondStageClosed(State):
@@ -411,8 +423,7 @@ class DirectAssigned(State):
 
     status = Status.ASSIGNED
     moves = {
-        Action.EDIT: Status.ASSIGNED,
-        Action.ASSIGN: Status.ASSIGNED,
+        **_UNANNOUNCED,
         Action.INVITE_VENDORS: Status.NEGOTIATION,
         **_CLOSE,
     }
@@ -441,11 +452,57 @@ _DIRECT_FLOW: dict[Status, State] = {
     cls.status: cls() for cls in (Draft, DirectAssigned, Negotiation, Awardable, Awarded, Failed, Cancelled)
 }
 
+
+class AuctionAssigned(State):
+    """Tender cepat handed to its Pokja: it sets the rounds, then announces (which invites the qualified)."""
+
+    status = Status.ASSIGNED
+    moves = {
+        **_UNANNOUNCED,
+        Action.SCHEDULE_ROUNDS: Status.ASSIGNED,
+        Action.ANNOUNCE: Status.AUCTION,
+        **_CLOSE,
+    }
+
+    def guard(self, facts: Facts, action: Action, now: datetime) -> None:
+        if action is Action.ANNOUNCE:
+            if not facts.rounds:
+                raise Conflict("no-rounds", "Set the auction rounds before announcing.")
+            if facts.rounds[0].ends_at <= now:
+                raise Conflict("schedule-past", "The first round is already over; set the rounds again.")
+
+
+class Auction(State):
+    """Invited vendors lower their prices inside the round windows; each round's end publishes its ranking."""
+
+    status = Status.AUCTION
+    moves = {Action.AUCTION_BID: Status.AUCTION, **_FAIL}
+
+    def guard(self, facts: Facts, action: Action, now: datetime) -> None:
+        if action is Action.AUCTION_BID and auction.round_at(facts.rounds, now) is None:
+            raise auction.outside_rounds(facts.rounds, now)
+
+    def timed(self, facts: Facts) -> Iterator[Timed]:
+        if facts.rounds_closed >= len(facts.rounds):
+            return
+        number = facts.rounds_closed + 1
+        if number < len(facts.rounds):
+            target = Status.AUCTION
+        else:
+            target = Status.AWARDABLE if facts.auction_bidders >= auction.MIN_BIDDERS else Status.FAILED
+        yield Timed(facts.rounds[number - 1].ends_at, Action.CLOSE_ROUND, target, closes_round=number)
+
+
+_AUCTION_FLOW: dict[Status, State] = {
+    cls.status: cls() for cls in (Draft, AuctionAssigned, Auction, Awardable, Awarded, Failed, Cancelled)
+}
+
 FLOWS: dict[Method, dict[Status, State]] = {
     Method.TENDER: _TENDER_FLOW,
     Method.SELEKSI: _TENDER_FLOW,
     Method.PENGADAAN_LANGSUNG: _DIRECT_FLOW,
     Method.PENUNJUKAN_LANGSUNG: _DIRECT_FLOW,
+    Method.TENDER_CEPAT: _AUCTION_FLOW,
 }
 TERMINAL = frozenset({Status.AWARDED, Status.FAILED, Status.CANCELLED})
 

@@ -22,13 +22,15 @@ class ProcurementType(StrEnum):
 class Method(StrEnum):
     TENDER = "tender"
     SELEKSI = "seleksi"
-    # Tender cepat is not built yet; it is refused at creation until then.
+    # Fully specified work among vendors already qualified in the register: a reverse auction (auction.py).
     TENDER_CEPAT = "tender_cepat"
     PENGADAAN_LANGSUNG = "pengadaan_langsung"
     PENUNJUKAN_LANGSUNG = "penunjukan_langsung"
 
 
-SUPPORTED_METHODS = frozenset({Method.TENDER, Method.SELEKSI, Method.PENGADAAN_LANGSUNG, Method.PENUNJUKAN_LANGSUNG})
+SUPPORTED_METHODS = frozenset(
+    {Method.TENDER, Method.SELEKSI, Method.TENDER_CEPAT, Method.PENGADAAN_LANGSUNG, Method.PENUNJUKAN_LANGSUNG}
+)
 #: Run by a Pejabat Pengadaan with invited vendors and negotiation, not by a Pokja with sealed bids.
 DIRECT_METHODS = frozenset({Method.PENGADAAN_LANGSUNG, Method.PENUNJUKAN_LANGSUNG})
 
@@ -119,7 +121,8 @@ def check_method_fits(method: Method, kind: ProcurementType, hps: int, limits: T
                 f"Seleksi needs an HPS above {limits.seleksi_min_value}; this one is {hps}.",
                 field="method",
             )
-    if method is Method.TENDER:
+    if method in (Method.TENDER, Method.TENDER_CEPAT):
+        # Tender cepat is a tender: the same procurement types and value threshold.
         if kind is ProcurementType.JASA_KONSULTANSI:
             raise DomainError("method-type-mismatch", "Consultancy is procured by seleksi, not tender.", field="method")
         if hps <= limits.tender_min_value:

@@ -11,11 +11,17 @@ be swapped onto another package.
 
 Documents are too large to seal in one piece in memory: each gets a random data key, is encrypted as
 a stream (AES-256-GCM, tag at the end), and only its data key is sealed to the package key.
+
+What may be seen of a document before opening is its keyed digest only: HMAC-SHA256, under a key derived
+from the key-encryption key and the package id, of the plaintext's SHA-256. It is equal for identical files
+within one package (so the audit service sees shared documents) and, unlike a bare SHA-256, lets nobody
+without the key test a guessed file (a price sheet where only the price changes) before opening.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 from dataclasses import dataclass
 
@@ -28,6 +34,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 VERSION = b"\x01"
 _INFO = b"eproc-tender-bid-v1"
+_DIGEST_INFO = b"eproc-tender-document-digest-v1|"
 _RAW = serialization.Encoding.Raw
 
 
@@ -60,6 +67,20 @@ def unwrap_private_key(kek: bytes, package_id: str, wrapped: bytes) -> X25519Pri
     except InvalidTag as exc:
         raise SealError("the package key does not decrypt with this key-encryption key") from exc
     return X25519PrivateKey.from_private_bytes(raw)
+
+
+def document_digest_key(kek: bytes, package_id: str) -> bytes:
+    """The package's document-digest key: HKDF-SHA256 of the key-encryption key, bound to the package id.
+
+    Its own HKDF label keeps it apart from every other use of the key-encryption key; per package, so that
+    digests from different packages never compare equal and one package's key reveals nothing of another's.
+    """
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_DIGEST_INFO + package_id.encode()).derive(kek)
+
+
+def document_digest(kek: bytes, package_id: str, plain_sha256: bytes) -> str:
+    """HMAC-SHA256 (hex) of a document's plaintext SHA-256 (the raw 32 bytes) under the package's digest key."""
+    return hmac.new(document_digest_key(kek, package_id), plain_sha256, hashlib.sha256).hexdigest()
 
 
 def _derive(shared: bytes, ephemeral_public: bytes, aad: bytes) -> bytes:

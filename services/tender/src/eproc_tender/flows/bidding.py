@@ -25,13 +25,13 @@ from eproc_tender.clock import Clock
 from eproc_tender.domain import DomainError
 from eproc_tender.domain.machine import Action, Status
 from eproc_tender.domain.rules import EnvelopeSystem
-from eproc_tender.domain.sealing import seal, sha256_hex
+from eproc_tender.domain.sealing import document_digest, seal, sha256_hex
 from eproc_tender.flows.files import store_sealed
 from eproc_tender.flows.participation import require_participant, vendor_of
 from eproc_tender.models import bid_documents, bids, opened_bids, participants
 from eproc_tender.schemas import BidDocumentReceipt, BidIn, Receipt
 from eproc_tender.settings import TenderSettings
-from eproc_tender.store import Ctx, act, lock_package
+from eproc_tender.store import Ctx, act, emit, lock_package
 
 
 def envelope_aad(package_id: str, vendor_id: str, envelope: str) -> bytes:
@@ -77,6 +77,9 @@ async def upload_document(
     }
     sealed_meta = seal(public_key, json.dumps(meta).encode(), document_aad(package_id, vendor_id, document_id))
     cipher_hash = sealer.cipher_hash.hexdigest()
+    # Only the keyed digest rests beside the document: a bare plaintext hash would let whoever reads the table
+    # or the internal topic test guessed files before opening.
+    digest = document_digest(settings.kek_bytes(), package_id, sealer.plain_hash.digest())
     try:
         await check(clock.now())
         async with sessions() as session, session.begin():
@@ -87,6 +90,7 @@ async def upload_document(
                     vendor_id=vendor_id,
                     size=sealer.size,
                     cipher_sha256=cipher_hash,
+                    plain_digest=digest,
                     sealed_meta=sealed_meta,
                     path=str(path),
                     uploaded_at=clock.now(),
@@ -100,12 +104,18 @@ async def upload_document(
     )
 
 
-async def _documents(ctx: Ctx, package_id: str, vendor_id: str, ids: list[str], field: str) -> list[dict[str, Any]]:
+async def _documents(
+    ctx: Ctx, package_id: str, vendor_id: str, ids: list[str], field: str
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The listed documents as the sealed envelope lists them (id, ciphertext hash, size), and their keyed
+    plaintext digests in the same order (kept out of the envelope, whose format opening reads)."""
     if not ids:
-        return []
+        return [], []
     if len(set(ids)) != len(ids):
         raise DomainError("duplicate-document", "A document is listed twice.", field=field)
-    stmt = select(bid_documents.c.id, bid_documents.c.cipher_sha256, bid_documents.c.size).where(
+    stmt = select(
+        bid_documents.c.id, bid_documents.c.cipher_sha256, bid_documents.c.size, bid_documents.c.plain_digest
+    ).where(
         bid_documents.c.id.in_(ids), bid_documents.c.package_id == package_id, bid_documents.c.vendor_id == vendor_id
     )
     found = {r["id"]: dict(r) for r in (await ctx.session.execute(stmt)).mappings()}
@@ -114,7 +124,8 @@ async def _documents(ctx: Ctx, package_id: str, vendor_id: str, ids: list[str], 
             raise DomainError(
                 "unknown-document", "No such document of yours for this package.", field=f"{field}.{index}"
             )
-    return [found[i] for i in ids]
+    digests = [found[i].pop("plain_digest") or "" for i in ids]
+    return [found[i] for i in ids], digests
 
 
 def bid_round(status: Status) -> int:
@@ -156,8 +167,12 @@ async def submit(ctx: Ctx, package_id: str, body: BidIn) -> Receipt:
         raise DomainError("price-required", "A bid states its price.", field="price")
     if body.items and sum(i.quantity * i.unit_price for i in body.items) <= 0:
         raise DomainError("items-empty", "Priced items add up to nothing.", field="items")
-    technical_docs = await _documents(ctx, package_id, vendor_id, body.technical_document_ids, "technical_document_ids")
-    price_docs = await _documents(ctx, package_id, vendor_id, body.price_document_ids, "price_document_ids")
+    technical_docs, technical_digests = await _documents(
+        ctx, package_id, vendor_id, body.technical_document_ids, "technical_document_ids"
+    )
+    price_docs, price_digests = await _documents(
+        ctx, package_id, vendor_id, body.price_document_ids, "price_document_ids"
+    )
     if {d["id"] for d in technical_docs} & {d["id"] for d in price_docs}:
         raise DomainError("document-in-both", "A document belongs to one envelope only.", field="price_document_ids")
     technical = json.dumps({"declaration": body.declaration, "documents": technical_docs}).encode()
@@ -168,6 +183,7 @@ async def submit(ctx: Ctx, package_id: str, body: BidIn) -> Receipt:
     price_sealed = seal(pkg["public_key"], price, envelope_aad(package_id, vendor_id, "price"))
     receipt = sha256_hex(technical_sealed + price_sealed)
     bid_id = str(uuid.uuid4())
+    replaces = await latest_bid(ctx, package_id, vendor_id, round_)
     await ctx.session.execute(
         insert(bids).values(
             id=bid_id,
@@ -181,18 +197,21 @@ async def submit(ctx: Ctx, package_id: str, body: BidIn) -> Receipt:
             receipt_sha256=receipt,
         )
     )
-    await ctx.outbox.add(
-        ctx.session,
-        ev.TenderBidSubmitted(
+    await emit(
+        ctx,
+        package_id,
+        ev.TenderBidSubmittedV2(
             package_id=package_id,
             opd_id=pkg["opd_id"],
             vendor_id=vendor_id,
             bid_id=bid_id,
             received_at=ctx.now,
             receipt_sha256=receipt,
+            replaces_bid_id=replaces["id"] if replaces is not None and not replaces["withdrawn"] else None,
+            round=round_,
+            submitter_address=ctx.client_address,
+            document_digests=technical_digests + price_digests,
         ),
-        key=package_id,
-        subject=package_id,
     )
     return Receipt(
         bid_id=bid_id, package_id=package_id, vendor_id=vendor_id, received_at=ctx.now, receipt_sha256=receipt
@@ -224,11 +243,10 @@ async def withdraw(ctx: Ctx, package_id: str) -> Receipt:
             id=bid_id, package_id=package_id, vendor_id=vendor_id, withdrawn=True, round=round_, received_at=ctx.now
         )
     )
-    await ctx.outbox.add(
-        ctx.session,
+    await emit(
+        ctx,
+        package_id,
         ev.TenderBidWithdrawn(package_id=package_id, opd_id=pkg["opd_id"], vendor_id=vendor_id, withdrawn_at=ctx.now),
-        key=package_id,
-        subject=package_id,
     )
     return Receipt(
         bid_id=bid_id,

@@ -11,23 +11,34 @@ from sqlalchemy.engine import RowMapping
 
 from eproc_shared.auth import Principal, Role, forbidden
 from eproc_shared.events.types import tender as ev
-from eproc_shared.problems import FieldProblem, ProblemError
-from eproc_tender.clock import JAKARTA
+from eproc_shared.problems import ProblemError
 from eproc_tender.domain import DomainError, direct
-from eproc_tender.domain.eligibility import Requirements, ineligibility_reasons
-from eproc_tender.domain.machine import Action
+from eproc_tender.domain.evaluation import is_low_price
+from eproc_tender.domain.machine import Action, Status
 from eproc_tender.domain.rules import Method
-from eproc_tender.flows.packages import package_facts
-from eproc_tender.flows.participation import facts_for
+from eproc_tender.flows.packages import award_to, package_facts
+from eproc_tender.flows.participation import facts_for, ineligibility, vendor_ineligible
 from eproc_tender.models import direct_invitations, direct_prices
 from eproc_tender.schemas import AwardIn
-from eproc_tender.store import Ctx, act, ensure_ppk, set_status
+from eproc_tender.store import Ctx, act, emit, set_status
 
 
 def ensure_official(principal: Principal | None, pkg: Mapping[str, Any]) -> None:
     """Only the Pejabat Pengadaan the package was handed to runs it."""
     if principal is None or not principal.has_role(Role.PEJABAT_PENGADAAN) or principal.subject != pkg["pokja_id"]:
         raise forbidden("Only the Pejabat Pengadaan assigned to this package may do this.")
+
+
+async def _act_as_official(ctx: Ctx, package_id: str, action: Action) -> tuple[RowMapping, Status]:
+    """:func:`act` for an action only the package's Pejabat Pengadaan takes."""
+    pkg, target = await act(ctx, package_id, action)
+    ensure_official(ctx.principal, pkg)
+    return pkg, target
+
+
+async def _ensure_invited(ctx: Ctx, package_id: str, vendor_id: str) -> None:
+    if vendor_id not in await invitations(ctx, package_id):
+        raise DomainError("not-invited", "The vendor was not invited to this package.", field="vendor_id")
 
 
 async def invitations(ctx: Ctx, package_id: str) -> dict[str, RowMapping]:
@@ -40,33 +51,27 @@ async def prices(ctx: Ctx, package_id: str) -> list[RowMapping]:
     return list((await ctx.session.execute(stmt)).mappings())
 
 
+def offers_of(history: list[RowMapping], vendor_id: str) -> list[int]:
+    """The vendor's own offers in order (the official's proposals are not offers)."""
+    return [p["price"] for p in history if p["vendor_id"] == vendor_id and p["party"] == "vendor"]
+
+
 def latest_offer(history: list[RowMapping], vendor_id: str) -> int | None:
-    offers = [p["price"] for p in history if p["vendor_id"] == vendor_id and p["party"] == "vendor"]
+    offers = offers_of(history, vendor_id)
     return offers[-1] if offers else None
 
 
 async def invite(ctx: Ctx, package_id: str, vendor_ids: list[str]) -> RowMapping:
-    pkg, target = await act(ctx, package_id, Action.INVITE_VENDORS)
-    ensure_official(ctx.principal, pkg)
+    pkg, target = await _act_as_official(ctx, package_id, Action.INVITE_VENDORS)
     invited = await invitations(ctx, package_id)
     direct.check_invitation(Method(pkg["method"]), set(invited), vendor_ids)
-    needs = Requirements(kbli_codes=pkg["kbli_codes"], size_classes=pkg["size_classes"])
-    today = ctx.now.astimezone(JAKARTA).date()
     rows = []
     for index, vendor_id in enumerate(vendor_ids):
         facts = await facts_for(ctx, vendor_id)
-        reasons = ineligibility_reasons(facts, needs, today)
+        reasons = ineligibility(ctx, pkg, facts)
         if reasons:
-            raise ProblemError(
-                422,
-                "Not eligible",
-                f"Vendor {vendor_id} may not be invited: " + "; ".join(reasons) + ".",
-                slug="vendor-ineligible",
-                errors=[
-                    FieldProblem(field=f"vendor_ids.{index}", location="body", message=r, code="ineligible")
-                    for r in reasons
-                ],
-            )
+            lead = f"Vendor {vendor_id} may not be invited"
+            raise vendor_ineligible(reasons, lead, field=f"vendor_ids.{index}", location="body")
         assert facts is not None
         rows.append(
             {
@@ -78,7 +83,21 @@ async def invite(ctx: Ctx, package_id: str, vendor_ids: list[str]) -> RowMapping
             }
         )
     await ctx.session.execute(insert(direct_invitations), rows)
-    return await set_status(ctx, package_id, {"status": target})
+    started = not invited
+    pkg = await set_status(ctx, package_id, {"status": target})
+    if started:
+        # The public learns that the package is procured directly (and on what basis), not whom it invited.
+        await emit(
+            ctx,
+            package_id,
+            ev.TenderDirectStarted(
+                package=package_facts(pkg),
+                appointment_case=pkg["appointment_case"],
+                legal_basis=pkg["legal_basis"],
+                started_at=ctx.now,
+            ),
+        )
+    return pkg
 
 
 async def offer(ctx: Ctx, package_id: str, price: int, note: str | None) -> RowMapping:
@@ -95,20 +114,16 @@ async def offer(ctx: Ctx, package_id: str, price: int, note: str | None) -> RowM
 
 
 async def negotiate(ctx: Ctx, package_id: str, vendor_id: str, price: int, note: str | None) -> RowMapping:
-    pkg, _ = await act(ctx, package_id, Action.NEGOTIATE)
-    ensure_official(ctx.principal, pkg)
-    if vendor_id not in await invitations(ctx, package_id):
-        raise DomainError("not-invited", "The vendor was not invited to this package.", field="vendor_id")
+    pkg, _ = await _act_as_official(ctx, package_id, Action.NEGOTIATE)
+    await _ensure_invited(ctx, package_id, vendor_id)
     direct.check_proposal(latest_offer(await prices(ctx, package_id), vendor_id), price)
     await _price(ctx, package_id, vendor_id, "official", price, note)
     return pkg
 
 
 async def qualify(ctx: Ctx, package_id: str, vendor_id: str, qualified: bool, reason: str | None) -> RowMapping:
-    pkg, _ = await act(ctx, package_id, Action.QUALIFY)
-    ensure_official(ctx.principal, pkg)
-    if vendor_id not in await invitations(ctx, package_id):
-        raise DomainError("not-invited", "The vendor was not invited to this package.", field="vendor_id")
+    pkg, _ = await _act_as_official(ctx, package_id, Action.QUALIFY)
+    await _ensure_invited(ctx, package_id, vendor_id)
     if not qualified and not reason:
         raise DomainError("reason-required", "Say why the vendor is not qualified.", field="reason")
     await ctx.session.execute(
@@ -120,8 +135,7 @@ async def qualify(ctx: Ctx, package_id: str, vendor_id: str, qualified: bool, re
 
 
 async def conclude(ctx: Ctx, package_id: str, vendor_id: str) -> RowMapping:
-    pkg, target = await act(ctx, package_id, Action.CONCLUDE)
-    ensure_official(ctx.principal, pkg)
+    pkg, target = await _act_as_official(ctx, package_id, Action.CONCLUDE)
     invited = (await invitations(ctx, package_id)).get(vendor_id)
     history = await prices(ctx, package_id)
     candidate = (
@@ -135,38 +149,38 @@ async def conclude(ctx: Ctx, package_id: str, vendor_id: str) -> RowMapping:
     )
 
 
-async def award(ctx: Ctx, pkg: RowMapping, target: str, body: AwardIn) -> RowMapping:
+async def award(ctx: Ctx, pkg: RowMapping, target: Status, body: AwardIn) -> RowMapping:
     """The PPK issues the SPK or purchase order to the concluded vendor at the agreed price."""
-    assert ctx.principal is not None
-    ensure_ppk(ctx.principal, pkg)
     package_id, winner_id = pkg["id"], pkg["winner_vendor_id"]
     invited = (await invitations(ctx, package_id))[winner_id]
-    offers = [
-        p["price"] for p in await prices(ctx, package_id) if p["vendor_id"] == winner_id and p["party"] == "vendor"
-    ]
-    order = body.sppbj_number or f"SPK/{pkg['code']}"
-    pkg = await set_status(ctx, package_id, {"status": target, "sppbj_number": order, "awarded_at": ctx.now})
+    offers = offers_of(await prices(ctx, package_id), winner_id)
     price = offers[-1]
-    low = price * 100 < pkg["hps"] * ctx.settings.low_price_ratio_percent
-    await ctx.outbox.add(
-        ctx.session,
-        ev.TenderAwarded(
-            package=package_facts(pkg),
-            ppk_id=pkg["ppk_id"],
-            pokja_id=pkg["pokja_id"],
-            winner=ev.TenderAwardWinner(
-                vendor_id=winner_id, legal_name=invited["vendor_name"], npwp=invited["npwp"] or ""
-            ),
+    pkg = await award_to(
+        ctx,
+        pkg,
+        target,
+        body.sppbj_number or f"SPK/{pkg['code']}",
+        winner=ev.TenderAwardWinner(vendor_id=winner_id, legal_name=invited["vendor_name"], npwp=invited["npwp"] or ""),
+        offered_price=offers[0],
+        awarded_price=price,
+        low_price=is_low_price(price, pkg["hps"], ctx.settings.low_price_ratio_percent),
+        reserve_vendor_ids=[],
+    )
+    await emit(
+        ctx,
+        package_id,
+        ev.TenderDirectAwarded(
+            package_id=package_id,
+            opd_id=pkg["opd_id"],
+            method=pkg["method"],
+            hps=pkg["hps"],
+            winner_vendor_id=winner_id,
+            winner_name=invited["vendor_name"],
+            winner_npwp=invited["npwp"] or "",
             offered_price=offers[0],
-            awarded_price=price,
-            low_price=low,
-            performance_guarantee_base=pkg["hps"] if low else price,
-            reserve_vendor_ids=[],
-            sppbj_number=order,
+            agreed_price=price,
             awarded_at=ctx.now,
         ),
-        key=package_id,
-        subject=package_id,
     )
     return pkg
 

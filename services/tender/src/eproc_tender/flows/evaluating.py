@@ -13,7 +13,6 @@ from sqlalchemy.engine import RowMapping
 
 from eproc_shared.auth import forbidden
 from eproc_shared.events.types import tender as ev
-from eproc_shared.problems import ProblemError
 from eproc_tender.domain import Conflict, DomainError, machine
 from eproc_tender.domain import evaluation as ev_domain
 from eproc_tender.domain.machine import Action, Status
@@ -21,15 +20,17 @@ from eproc_tender.domain.rules import (
     DIRECT_METHODS,
     EnvelopeSystem,
     EvaluationSystem,
+    Method,
     ProcurementType,
     Qualification,
 )
 from eproc_tender.domain.schedule import Stage
 from eproc_tender.domain.sealing import SealError, sha256_hex, unseal, unwrap_private_key
+from eproc_tender.flows import auction as auction_flow
 from eproc_tender.flows import direct as direct_flow
 from eproc_tender.flows.bidding import document_aad, envelope_aad, participant_names
 from eproc_tender.flows.files import cipher_sha256, open_sealed
-from eproc_tender.flows.packages import fail, package_facts
+from eproc_tender.flows.packages import award_to, fail
 from eproc_tender.flows.participation import require_participant, vendor_of
 from eproc_tender.models import (
     appeals,
@@ -38,14 +39,15 @@ from eproc_tender.models import (
     committee_approvals,
     objections,
     opened_bids,
-    packages,
 )
 from eproc_tender.schemas import AppealAnswerIn, AppealIn, AwardIn, JudgementIn, ObjectionAnswerIn, ObjectionIn
 from eproc_tender.store import (
     Ctx,
     act,
+    act_as_pokja,
+    act_as_ppk,
+    emit,
     ensure_pokja,
-    ensure_ppk,
     facts_of,
     is_pokja_member,
     load_schedule,
@@ -107,9 +109,7 @@ def _failed_documents(docs: list[dict[str, Any]]) -> list[str]:
 
 
 async def open_bids(ctx: Ctx, package_id: str) -> RowMapping:
-    pkg, target = await act(ctx, package_id, Action.OPEN_BIDS)
-    assert ctx.principal is not None
-    ensure_pokja(ctx.principal, pkg)
+    pkg, target = await act_as_pokja(ctx, package_id, Action.OPEN_BIDS)
     current = await _current_bids(ctx, package_id)
     if not current:
         return await fail(ctx, pkg, "no_bids", "No bid was submitted before the deadline.")
@@ -174,8 +174,9 @@ async def open_bids(ctx: Ctx, package_id: str) -> RowMapping:
                 )
             )
     pkg = await set_status(ctx, package_id, {"status": target})
-    await ctx.outbox.add(
-        ctx.session,
+    await emit(
+        ctx,
+        package_id,
         ev.TenderBidsOpened(
             package_id=package_id,
             envelope="all" if one_file else "technical",
@@ -184,8 +185,6 @@ async def open_bids(ctx: Ctx, package_id: str) -> RowMapping:
             opened_at=ctx.now,
             opened_by=ctx.actor,
         ),
-        key=package_id,
-        subject=package_id,
     )
     return pkg
 
@@ -209,9 +208,7 @@ def _passed_first_stage(o: RowMapping) -> bool:
 
 async def invite_second_stage(ctx: Ctx, package_id: str) -> RowMapping:
     """Two-stage: once the first offers are judged, those who passed are invited to send their second offer."""
-    pkg, target = await act(ctx, package_id, Action.INVITE_SECOND_STAGE)
-    assert ctx.principal is not None
-    ensure_pokja(ctx.principal, pkg)
+    pkg, target = await act_as_pokja(ctx, package_id, Action.INVITE_SECOND_STAGE)
     opened = await _opened(ctx, package_id)
     unjudged = _first_stage_pending(opened)
     if unjudged:
@@ -221,8 +218,9 @@ async def invite_second_stage(ctx: Ctx, package_id: str) -> RowMapping:
         return await fail(ctx, pkg, "no_bid_passed", "No bid passed the first (administrative and technical) stage.")
     pkg = await set_status(ctx, package_id, {"status": target})
     schedule = await load_schedule(ctx.session, package_id)
-    await ctx.outbox.add(
-        ctx.session,
+    await emit(
+        ctx,
+        package_id,
         ev.TenderSecondStageInvited(
             package_id=package_id,
             opd_id=pkg["opd_id"],
@@ -230,8 +228,6 @@ async def invite_second_stage(ctx: Ctx, package_id: str) -> RowMapping:
             deadline=schedule[Stage.SECOND_SUBMISSION].ends_at,
             invited_at=ctx.now,
         ),
-        key=package_id,
-        subject=package_id,
     )
     return pkg
 
@@ -239,9 +235,7 @@ async def invite_second_stage(ctx: Ctx, package_id: str) -> RowMapping:
 async def open_prices(ctx: Ctx, package_id: str) -> RowMapping:
     """Two-file: the price envelopes of the bids that passed the administrative and technical evaluation.
     Two-stage: the second offers (revised technical offer and price) of the bidders who passed the first stage."""
-    pkg, target = await act(ctx, package_id, Action.OPEN_PRICES)
-    assert ctx.principal is not None
-    ensure_pokja(ctx.principal, pkg)
+    pkg, target = await act_as_pokja(ctx, package_id, Action.OPEN_PRICES)
     two_stage = EnvelopeSystem(pkg["envelope_system"]) is EnvelopeSystem.TWO_STAGE
     opened = await _opened(ctx, package_id)
     unjudged = _first_stage_pending(opened)
@@ -305,8 +299,9 @@ async def open_prices(ctx: Ctx, package_id: str) -> RowMapping:
                 )
             )
     pkg = await set_status(ctx, package_id, {"status": target})
-    await ctx.outbox.add(
-        ctx.session,
+    await emit(
+        ctx,
+        package_id,
         ev.TenderBidsOpened(
             package_id=package_id,
             envelope="price",
@@ -315,8 +310,6 @@ async def open_prices(ctx: Ctx, package_id: str) -> RowMapping:
             opened_at=ctx.now,
             opened_by=ctx.actor,
         ),
-        key=package_id,
-        subject=package_id,
     )
     return pkg
 
@@ -353,9 +346,7 @@ async def outcome_of(ctx: Ctx, pkg: RowMapping) -> tuple[ev_domain.Outcome, str 
 async def judge(ctx: Ctx, package_id: str, vendor_id: str, body: JudgementIn) -> RowMapping:
     given = body.model_dump(exclude_unset=True)
     qualifying = {"qualification_passed", "qualification_reason"} & given.keys()
-    pkg, _ = await act(ctx, package_id, Action.QUALIFY if qualifying else Action.EVALUATE)
-    assert ctx.principal is not None
-    ensure_pokja(ctx.principal, pkg)
+    pkg, _ = await act_as_pokja(ctx, package_id, Action.QUALIFY if qualifying else Action.EVALUATE)
     if Status(pkg["status"]) is Status.TECHNICAL_EVALUATION and {"price_reasonable", "price_reason"} & given.keys():
         raise Conflict("prices-sealed", "Prices are judged after the price envelopes are opened.")
     if body.technical_score is not None and EvaluationSystem(pkg["evaluation_system"]) is EvaluationSystem.LOWEST_PRICE:
@@ -445,8 +436,9 @@ async def committee_decides(ctx: Ctx, pkg: RowMapping, decision: str, outcome: e
     members = pokja_members(pkg)
     if len(approved) * 2 <= len(members):
         return False
-    await ctx.outbox.add(
-        ctx.session,
+    await emit(
+        ctx,
+        package_id,
         ev.TenderCommitteeDecided(
             package_id=package_id,
             opd_id=pkg["opd_id"],
@@ -457,16 +449,12 @@ async def committee_decides(ctx: Ctx, pkg: RowMapping, decision: str, outcome: e
             failure=outcome.failure,
             decided_at=ctx.now,
         ),
-        key=package_id,
-        subject=package_id,
     )
     return True
 
 
 async def announce_winner(ctx: Ctx, package_id: str) -> RowMapping:
-    pkg, target = await act(ctx, package_id, Action.ANNOUNCE_WINNER)
-    assert ctx.principal is not None
-    ensure_pokja(ctx.principal, pkg)
+    pkg, target = await act_as_pokja(ctx, package_id, Action.ANNOUNCE_WINNER)
     outcome, _, opened = await outcome_of(ctx, pkg)
     if outcome.pending:
         raise Conflict("evaluation-pending", "Evaluation is not complete: " + "; ".join(outcome.pending) + ".")
@@ -497,8 +485,9 @@ async def announce_winner(ctx: Ctx, package_id: str) -> RowMapping:
     )
     winner = next(r for r in outcome.results if r.vendor_id == outcome.winner)
     assert winner.corrected_price is not None
-    await ctx.outbox.add(
-        ctx.session,
+    await emit(
+        ctx,
+        package_id,
         ev.TenderEvaluated(
             package_id=package_id,
             opd_id=pkg["opd_id"],
@@ -507,11 +496,10 @@ async def announce_winner(ctx: Ctx, package_id: str) -> RowMapping:
             reserve_vendor_ids=outcome.reserves,
             evaluated_at=ctx.now,
         ),
-        key=package_id,
-        subject=package_id,
     )
-    await ctx.outbox.add(
-        ctx.session,
+    await emit(
+        ctx,
+        package_id,
         ev.TenderWinnerAnnounced(
             package_id=package_id,
             opd_id=pkg["opd_id"],
@@ -525,8 +513,6 @@ async def announce_winner(ctx: Ctx, package_id: str) -> RowMapping:
             announced_at=ctx.now,
             objection_ends_at=objection_ends_at,
         ),
-        key=package_id,
-        subject=package_id,
     )
     return pkg
 
@@ -548,8 +534,9 @@ async def file_objection(ctx: Ctx, package_id: str, body: ObjectionIn) -> RowMap
         )
     )
     await set_status(ctx, package_id, {})
-    await ctx.outbox.add(
-        ctx.session,
+    await emit(
+        ctx,
+        package_id,
         ev.TenderObjectionFiled(
             package_id=package_id,
             opd_id=pkg["opd_id"],
@@ -559,8 +546,6 @@ async def file_objection(ctx: Ctx, package_id: str, body: ObjectionIn) -> RowMap
             filed_at=ctx.now,
             answer_due_at=due,
         ),
-        key=package_id,
-        subject=package_id,
     )
     return (await ctx.session.execute(select(objections).where(objections.c.id == objection_id))).mappings().one()
 
@@ -591,18 +576,11 @@ async def answer_objection(ctx: Ctx, package_id: str, objection_id: str, body: O
         raise Conflict("already-answered", "This objection is already answered.")
     _check_consequence(body)
     await ctx.session.execute(
-        update(objections)
-        .where(objections.c.id == objection_id)
-        .values(
-            answer=body.answer,
-            upheld=body.upheld,
-            consequence=body.consequence,
-            answered_by=ctx.actor,
-            answered_at=ctx.now,
-        )
+        update(objections).where(objections.c.id == objection_id).values(**_answer_values(ctx, body))
     )
-    await ctx.outbox.add(
-        ctx.session,
+    await emit(
+        ctx,
+        package_id,
         ev.TenderObjectionAnswered(
             package_id=package_id,
             opd_id=pkg["opd_id"],
@@ -614,13 +592,10 @@ async def answer_objection(ctx: Ctx, package_id: str, objection_id: str, body: O
             answered_at=ctx.now,
             late=late,
         ),
-        key=package_id,
-        subject=package_id,
     )
-    if body.consequence == "fail":
-        return await fail(ctx, pkg, "objection_upheld", f"Objection upheld: {body.answer}")
-    if body.consequence == "re_evaluate":
-        return await _reopen_evaluation(ctx, pkg)
+    upheld = await _apply_consequence(ctx, pkg, body, "Objection")
+    if upheld is not None:
+        return upheld
     changes: dict[str, Any] = {}
     if pkg["procurement_type"] == ProcurementType.PEKERJAAN_KONSTRUKSI and not body.upheld:
         # The objector may appeal: the award waits for the appeal period after the last rejection.
@@ -637,6 +612,26 @@ def _check_consequence(body: ObjectionAnswerIn) -> None:
         raise DomainError(
             "consequence-without-upholding", "Only an upheld objection has a consequence.", field="consequence"
         )
+
+
+def _answer_values(ctx: Ctx, body: ObjectionAnswerIn) -> dict[str, Any]:
+    """What answering fills in, for objections and appeals alike."""
+    return {
+        "answer": body.answer,
+        "upheld": body.upheld,
+        "consequence": body.consequence,
+        "answered_by": ctx.actor,
+        "answered_at": ctx.now,
+    }
+
+
+async def _apply_consequence(ctx: Ctx, pkg: RowMapping, body: ObjectionAnswerIn, what: str) -> RowMapping | None:
+    """An upheld objection or appeal fails the package or redoes the evaluation; None when it has no consequence."""
+    if body.consequence == "fail":
+        return await fail(ctx, pkg, "objection_upheld", f"{what} upheld: {body.answer}")
+    if body.consequence == "re_evaluate":
+        return await _reopen_evaluation(ctx, pkg)
+    return None
 
 
 async def _reopen_evaluation(ctx: Ctx, pkg: RowMapping) -> RowMapping:
@@ -722,8 +717,9 @@ async def file_appeal(ctx: Ctx, package_id: str, body: AppealIn) -> RowMapping:
         )
     )
     await set_status(ctx, package_id, {})
-    await ctx.outbox.add(
-        ctx.session,
+    await emit(
+        ctx,
+        package_id,
         ev.TenderAppealFiled(
             package_id=package_id,
             opd_id=pkg["opd_id"],
@@ -736,8 +732,6 @@ async def file_appeal(ctx: Ctx, package_id: str, body: AppealIn) -> RowMapping:
             filed_at=ctx.now,
             answer_due_at=due,
         ),
-        key=package_id,
-        subject=package_id,
     )
     return (await ctx.session.execute(select(appeals).where(appeals.c.id == appeal_id))).mappings().one()
 
@@ -761,17 +755,11 @@ async def answer_appeal(ctx: Ctx, package_id: str, appeal_id: str, body: AppealA
     await ctx.session.execute(
         update(appeals)
         .where(appeals.c.id == appeal_id)
-        .values(
-            answer=body.answer,
-            upheld=body.upheld,
-            consequence=body.consequence,
-            guarantee_forfeited=forfeited,
-            answered_by=ctx.actor,
-            answered_at=ctx.now,
-        )
+        .values(**_answer_values(ctx, body), guarantee_forfeited=forfeited)
     )
-    await ctx.outbox.add(
-        ctx.session,
+    await emit(
+        ctx,
+        package_id,
         ev.TenderAppealAnswered(
             package_id=package_id,
             opd_id=pkg["opd_id"],
@@ -786,55 +774,33 @@ async def answer_appeal(ctx: Ctx, package_id: str, appeal_id: str, body: AppealA
             answered_at=ctx.now,
             late=ctx.now >= appeal["answer_due_at"],
         ),
-        key=package_id,
-        subject=package_id,
     )
-    if body.consequence == "fail":
-        return await fail(ctx, pkg, "objection_upheld", f"Appeal upheld: {body.answer}")
-    if body.consequence == "re_evaluate":
-        return await _reopen_evaluation(ctx, pkg)
+    upheld = await _apply_consequence(ctx, pkg, body, "Appeal")
+    if upheld is not None:
+        return upheld
     return await settle(ctx, await set_status(ctx, package_id, {}))
 
 
 async def award(ctx: Ctx, package_id: str, body: AwardIn) -> RowMapping:
-    pkg, target = await act(ctx, package_id, Action.AWARD)
+    pkg, target = await act_as_ppk(ctx, package_id, Action.AWARD)
     if pkg["method"] in DIRECT_METHODS:
         return await direct_flow.award(ctx, pkg, target, body)
-    assert ctx.principal is not None
-    ensure_ppk(ctx.principal, pkg)
+    if pkg["method"] == Method.TENDER_CEPAT:
+        return await auction_flow.award(ctx, pkg, target, body)
     winner_id = pkg["winner_vendor_id"]
     names = await participant_names(ctx, package_id)
     stmt = select(opened_bids).where(opened_bids.c.package_id == package_id, opened_bids.c.vendor_id == winner_id)
-    opened = (await ctx.session.execute(stmt)).mappings().one()
-    result = opened["result"]
-    sppbj = body.sppbj_number or f"SPPBJ/{pkg['code']}"
-    pkg = await set_status(ctx, package_id, {"status": target, "sppbj_number": sppbj, "awarded_at": ctx.now})
-    price = int(result["corrected_price"])
-    await ctx.outbox.add(
-        ctx.session,
-        ev.TenderAwarded(
-            package=package_facts(pkg),
-            ppk_id=pkg["ppk_id"],
-            pokja_id=pkg["pokja_id"],
-            winner=ev.TenderAwardWinner(
-                vendor_id=winner_id, legal_name=names[winner_id]["vendor_name"], npwp=names[winner_id]["npwp"]
-            ),
-            offered_price=int(result["offered_price"]),
-            awarded_price=price,
-            low_price=bool(result["low_price"]),
-            performance_guarantee_base=pkg["hps"] if result["low_price"] else price,
-            reserve_vendor_ids=pkg["reserve_vendor_ids"] or [],
-            sppbj_number=sppbj,
-            awarded_at=ctx.now,
+    result = (await ctx.session.execute(stmt)).mappings().one()["result"]
+    return await award_to(
+        ctx,
+        pkg,
+        target,
+        body.sppbj_number or f"SPPBJ/{pkg['code']}",
+        winner=ev.TenderAwardWinner(
+            vendor_id=winner_id, legal_name=names[winner_id]["vendor_name"], npwp=names[winner_id]["npwp"]
         ),
-        key=package_id,
-        subject=package_id,
+        offered_price=int(result["offered_price"]),
+        awarded_price=int(result["corrected_price"]),
+        low_price=bool(result["low_price"]),
+        reserve_vendor_ids=pkg["reserve_vendor_ids"] or [],
     )
-    return pkg
-
-
-async def ensure_exists(ctx: Ctx, package_id: str) -> RowMapping:
-    row = (await ctx.session.execute(select(packages).where(packages.c.id == package_id))).mappings().first()
-    if row is None:
-        raise ProblemError(404, "Not found", "No such package.", slug="not-found")
-    return row

@@ -54,7 +54,11 @@ async def store_plain(chunks: AsyncIterator[bytes], path: Path, limit: int) -> t
 
 
 async def store_sealed(chunks: AsyncIterator[bytes], path: Path, limit: int) -> StreamSealer:
-    """Encrypt a bid document as it arrives; only ciphertext touches the disk."""
+    """Encrypt a bid document as it arrives; only ciphertext touches the disk.
+
+    The sealer hashes each chunk's plaintext and ciphertext as it passes (``plain_hash``, ``cipher_hash``), so
+    both digests are ready when the stream ends: nothing is read a second time to hash it.
+    """
     out = await asyncio.to_thread(_open_for_write, path)
     sealer = StreamSealer()
     try:

@@ -11,13 +11,21 @@ from sqlalchemy.engine import RowMapping
 
 from eproc_shared.auth import Role, ensure_opd, forbidden
 from eproc_shared.events.types import tender as ev
-from eproc_tender.domain import Conflict, DomainError, rules
+from eproc_tender.domain import Conflict, DomainError, auction, rules
 from eproc_tender.domain.machine import Action, Status
 from eproc_tender.domain.schedule import Stage, Window, apply_addendum, stages_for, validate_schedule
 from eproc_tender.domain.sealing import new_package_keys
 from eproc_tender.models import addenda, package_documents, packages, stages
 from eproc_tender.schemas import AddendumIn, AssignIn, FailureIn, PackageIn, PackagePatch, ReasonIn, ScheduleIn
-from eproc_tender.store import Ctx, act, ensure_pokja, ensure_ppk, load_schedule, set_status
+from eproc_tender.store import (
+    Ctx,
+    act_as_pokja,
+    act_as_ppk,
+    emit,
+    get_package,
+    load_schedule,
+    set_status,
+)
 
 
 def thresholds(ctx: Ctx) -> rules.Thresholds:
@@ -68,6 +76,8 @@ def validate_package(body: PackageIn, ctx: Ctx) -> list[str]:
     rules.check_values(body.pagu, body.hps, items)
     rules.check_method_fits(body.method, body.procurement_type, body.hps, limits)
     rules.check_appointment(body.method, body.appointment_case, body.legal_basis)
+    if body.method is rules.Method.TENDER_CEPAT:
+        auction.check_package(items, body.qualification, body.envelope_system, body.evaluation_system)
     rules.check_weights(body.evaluation_system, body.technical_weight, body.price_weight)
     return rules.allowed_sizes(body.hps, list(body.size_classes), body.small_business_exemption, limits)
 
@@ -116,7 +126,7 @@ async def create(ctx: Ctx, body: PackageIn, *, retender_of: str | None = None) -
             updated_at=ctx.now,
         )
     )
-    return (await ctx.session.execute(select(packages).where(packages.c.id == package_id))).mappings().one()
+    return await get_package(ctx.session, package_id)
 
 
 def stages_of(pkg: Mapping[str, Any]) -> tuple[Stage, ...]:
@@ -127,9 +137,7 @@ def stages_of(pkg: Mapping[str, Any]) -> tuple[Stage, ...]:
 
 
 async def assign(ctx: Ctx, package_id: str, body: AssignIn) -> RowMapping:
-    pkg, target = await act(ctx, package_id, Action.ASSIGN)
-    assert ctx.principal is not None
-    ensure_ppk(ctx.principal, pkg)
+    pkg, target = await act_as_ppk(ctx, package_id, Action.ASSIGN)
     if pkg["method"] in rules.DIRECT_METHODS:
         # A direct method is run by one Pejabat Pengadaan, named by its user id.
         if body.members is not None or not body.pokja_id:
@@ -148,8 +156,9 @@ async def assign(ctx: Ctx, package_id: str, body: AssignIn) -> RowMapping:
 
 async def _announce_assignment(ctx: Ctx, pkg: RowMapping, role: str, assignees: list[str]) -> None:
     """Tell who now runs the package (the notification service tells them in turn)."""
-    await ctx.outbox.add(
-        ctx.session,
+    await emit(
+        ctx,
+        pkg["id"],
         ev.TenderPackageAssigned(
             package_id=pkg["id"],
             code=pkg["code"],
@@ -161,16 +170,12 @@ async def _announce_assignment(ctx: Ctx, pkg: RowMapping, role: str, assignees: 
             assignee_ids=assignees,
             assigned_at=ctx.now,
         ),
-        key=pkg["id"],
-        subject=pkg["id"],
     )
 
 
 async def edit(ctx: Ctx, package_id: str, body: PackagePatch) -> RowMapping:
     """The PPK changes its draft before announcement; the merged package is validated as a new one would be."""
-    pkg, target = await act(ctx, package_id, Action.EDIT)
-    assert ctx.principal is not None
-    ensure_ppk(ctx.principal, pkg)
+    pkg, target = await act_as_ppk(ctx, package_id, Action.EDIT)
     if not ctx.principal.is_admin and pkg["ppk_id"] != ctx.principal.subject:
         raise forbidden("Only the PPK who created the package edits it.")
     changes = body.model_dump(exclude_unset=True)
@@ -210,9 +215,7 @@ async def _write_schedule(ctx: Ctx, package_id: str, schedule: dict[Stage, Windo
 
 
 async def set_schedule(ctx: Ctx, package_id: str, body: ScheduleIn) -> RowMapping:
-    pkg, target = await act(ctx, package_id, Action.SCHEDULE)
-    assert ctx.principal is not None
-    ensure_pokja(ctx.principal, pkg)
+    pkg, target = await act_as_pokja(ctx, package_id, Action.SCHEDULE)
     schedule = _windows(body.stages)
     validate_schedule(schedule, stages_of(pkg), exact=True)
     await _write_schedule(ctx, package_id, schedule)
@@ -222,32 +225,32 @@ async def set_schedule(ctx: Ctx, package_id: str, body: ScheduleIn) -> RowMappin
 
 
 async def announce(ctx: Ctx, package_id: str) -> RowMapping:
-    pkg, target = await act(ctx, package_id, Action.ANNOUNCE)
-    assert ctx.principal is not None
-    ensure_pokja(ctx.principal, pkg)
+    pkg, target = await act_as_pokja(ctx, package_id, Action.ANNOUNCE)
+    if pkg["method"] == rules.Method.TENDER_CEPAT:
+        # Imported here: the auction flow builds on this module (package facts, failure).
+        from eproc_tender.flows import auction as auction_flow
+
+        return await auction_flow.announce(ctx, pkg, target)
     await ctx.session.execute(
         update(package_documents).where(package_documents.c.package_id == package_id).values(published=True)
     )
     pkg = await set_status(ctx, package_id, {"status": target, "announced_at": ctx.now})
     schedule = await load_schedule(ctx.session, package_id)
-    await ctx.outbox.add(
-        ctx.session,
+    await emit(
+        ctx,
+        package_id,
         ev.TenderAnnounced(
             package=package_facts(pkg),
             schedule=schedule_windows(schedule),
             announced_at=ctx.now,
             retender_of=pkg["retender_of"],
         ),
-        key=package_id,
-        subject=package_id,
     )
     return pkg
 
 
 async def amend(ctx: Ctx, package_id: str, body: AddendumIn) -> RowMapping:
-    pkg, _ = await act(ctx, package_id, Action.AMEND)
-    assert ctx.principal is not None
-    ensure_pokja(ctx.principal, pkg)
+    pkg, _ = await act_as_pokja(ctx, package_id, Action.AMEND)
     current = await load_schedule(ctx.session, package_id)
     staged = (
         await ctx.session.execute(
@@ -300,8 +303,9 @@ async def amend(ctx: Ctx, package_id: str, body: AddendumIn) -> RowMapping:
             .values(published=True, addendum_number=number)
         )
     pkg = await set_status(ctx, package_id, {"submission_ends_at": updated[Stage.SUBMISSION].ends_at})
-    await ctx.outbox.add(
-        ctx.session,
+    await emit(
+        ctx,
+        package_id,
         ev.TenderAmended(
             package_id=package_id,
             addendum_number=number,
@@ -310,8 +314,6 @@ async def amend(ctx: Ctx, package_id: str, body: AddendumIn) -> RowMapping:
             documents_changed=body.documents_changed,
             amended_at=ctx.now,
         ),
-        key=package_id,
-        subject=package_id,
     )
     return pkg
 
@@ -319,40 +321,67 @@ async def amend(ctx: Ctx, package_id: str, body: AddendumIn) -> RowMapping:
 async def fail(ctx: Ctx, pkg: RowMapping, code: str, reason: str) -> RowMapping:
     """Move an (already locked and checked) package to failed, with its event."""
     pkg = await set_status(ctx, pkg["id"], {"status": Status.FAILED, "failure_code": code, "failure_reason": reason})
-    await ctx.outbox.add(
-        ctx.session,
+    await emit(
+        ctx,
+        pkg["id"],
         ev.TenderFailed(package_id=pkg["id"], opd_id=pkg["opd_id"], reason_code=code, reason=reason, failed_at=ctx.now),
-        key=pkg["id"],
-        subject=pkg["id"],
+    )
+    return pkg
+
+
+async def award_to(
+    ctx: Ctx,
+    pkg: RowMapping,
+    target: Status,
+    number: str,
+    *,
+    winner: ev.TenderAwardWinner,
+    offered_price: int,
+    awarded_price: int,
+    low_price: bool,
+    reserve_vendor_ids: list[str],
+) -> RowMapping:
+    """Award the package (SPPBJ, or a direct method's SPK or purchase order ``number``) with the same
+    ``tender.awarded.v1`` from every method; a low-priced winner's performance guarantee is based on the HPS."""
+    pkg = await set_status(ctx, pkg["id"], {"status": target, "sppbj_number": number, "awarded_at": ctx.now})
+    await emit(
+        ctx,
+        pkg["id"],
+        ev.TenderAwarded(
+            package=package_facts(pkg),
+            ppk_id=pkg["ppk_id"],
+            pokja_id=pkg["pokja_id"],
+            winner=winner,
+            offered_price=offered_price,
+            awarded_price=awarded_price,
+            low_price=low_price,
+            performance_guarantee_base=pkg["hps"] if low_price else awarded_price,
+            reserve_vendor_ids=reserve_vendor_ids,
+            sppbj_number=number,
+            awarded_at=ctx.now,
+        ),
     )
     return pkg
 
 
 async def declare_failed(ctx: Ctx, package_id: str, body: FailureIn) -> RowMapping:
-    pkg, _ = await act(ctx, package_id, Action.FAIL)
-    assert ctx.principal is not None
-    ensure_pokja(ctx.principal, pkg)
+    pkg, _ = await act_as_pokja(ctx, package_id, Action.FAIL)
     return await fail(ctx, pkg, body.reason_code, body.reason)
 
 
 async def cancel(ctx: Ctx, package_id: str, body: ReasonIn) -> RowMapping:
-    pkg, target = await act(ctx, package_id, Action.CANCEL)
-    assert ctx.principal is not None
-    ensure_ppk(ctx.principal, pkg)
+    pkg, target = await act_as_ppk(ctx, package_id, Action.CANCEL)
     pkg = await set_status(ctx, package_id, {"status": target, "cancel_reason": body.reason})
-    await ctx.outbox.add(
-        ctx.session,
+    await emit(
+        ctx,
+        package_id,
         ev.TenderCancelled(package_id=package_id, opd_id=pkg["opd_id"], reason=body.reason, cancelled_at=ctx.now),
-        key=package_id,
-        subject=package_id,
     )
     return pkg
 
 
 async def retender(ctx: Ctx, package_id: str) -> RowMapping:
-    pkg, _ = await act(ctx, package_id, Action.RETENDER)
-    assert ctx.principal is not None
-    ensure_ppk(ctx.principal, pkg)
+    pkg, _ = await act_as_ppk(ctx, package_id, Action.RETENDER)
     already = (await ctx.session.execute(select(packages.c.id).where(packages.c.retender_of == package_id))).first()
     if already:
         raise Conflict("already-retendered", f"This package was already re-tendered as {already[0]}.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -18,7 +19,7 @@ from eproc_tender.domain.machine import Action
 from eproc_tender.domain.rules import Qualification
 from eproc_tender.models import packages, participants, questions, vendor_facts
 from eproc_tender.schemas import AnswerIn, QuestionIn
-from eproc_tender.store import Ctx, act, ensure_pokja, not_found
+from eproc_tender.store import Ctx, act, act_as_pokja, emit, not_found
 
 
 def vendor_of(ctx: Ctx) -> str:
@@ -31,6 +32,31 @@ def vendor_of(ctx: Ctx) -> str:
 async def facts_for(ctx: Ctx, vendor_id: str) -> dict[str, Any] | None:
     row = (await ctx.session.execute(select(vendor_facts.c.facts).where(vendor_facts.c.vendor_id == vendor_id))).first()
     return row[0] if row else None
+
+
+def ineligibility(ctx: Ctx, pkg: Mapping[str, Any], facts: dict[str, Any] | None) -> list[str]:
+    """Why a vendor with these register facts may not take part in the package today (empty: it may)."""
+    needs = Requirements(kbli_codes=pkg["kbli_codes"], size_classes=pkg["size_classes"])
+    return ineligibility_reasons(facts, needs, ctx.now.astimezone(JAKARTA).date())
+
+
+def vendor_ineligible(
+    reasons: list[str],
+    lead: str,
+    *,
+    status: int = 422,
+    title: str = "Not eligible",
+    field: str = "vendor_id",
+    location: str = "token",
+) -> ProblemError:
+    """The refusal of an ineligible vendor, naming every reason on the field that names the vendor."""
+    return ProblemError(
+        status,
+        title,
+        f"{lead}: " + "; ".join(reasons) + ".",
+        slug="vendor-ineligible",
+        errors=[FieldProblem(field=field, location=location, message=r, code="ineligible") for r in reasons],
+    )
 
 
 async def participant(ctx: Ctx, package_id: str, vendor_id: str) -> RowMapping | None:
@@ -57,16 +83,9 @@ async def register(ctx: Ctx, package_id: str) -> RowMapping:
     if await participant(ctx, package_id, vendor_id):
         raise Conflict("already-registered", "This vendor is already registered for the package.")
     facts = await facts_for(ctx, vendor_id)
-    needs = Requirements(kbli_codes=pkg["kbli_codes"], size_classes=pkg["size_classes"])
-    reasons = ineligibility_reasons(facts, needs, ctx.now.astimezone(JAKARTA).date())
+    reasons = ineligibility(ctx, pkg, facts)
     if reasons:
-        raise ProblemError(
-            422,
-            "Not eligible",
-            "This vendor may not join the package: " + "; ".join(reasons) + ".",
-            slug="vendor-ineligible",
-            errors=[FieldProblem(field="vendor_id", location="token", message=r, code="ineligible") for r in reasons],
-        )
+        raise vendor_ineligible(reasons, "This vendor may not join the package")
     assert facts is not None
     row = {
         "package_id": package_id,
@@ -76,13 +95,12 @@ async def register(ctx: Ctx, package_id: str) -> RowMapping:
         "registered_at": ctx.now,
     }
     await ctx.session.execute(insert(participants).values(**row))
-    await ctx.outbox.add(
-        ctx.session,
+    await emit(
+        ctx,
+        package_id,
         ev.TenderParticipantRegistered(
             package_id=package_id, vendor_id=vendor_id, vendor_name=facts["legal_name"], registered_at=ctx.now
         ),
-        key=package_id,
-        subject=package_id,
     )
     return (await participant(ctx, package_id, vendor_id)) or not_found()  # type: ignore[return-value]
 
@@ -103,9 +121,7 @@ async def ask(ctx: Ctx, package_id: str, body: QuestionIn) -> dict[str, Any]:
 
 
 async def answer(ctx: Ctx, package_id: str, question_id: str, body: AnswerIn) -> dict[str, Any]:
-    pkg, _ = await act(ctx, package_id, Action.ANSWER)
-    assert ctx.principal is not None
-    ensure_pokja(ctx.principal, pkg)
+    await act_as_pokja(ctx, package_id, Action.ANSWER)
     stmt = select(questions).where(questions.c.id == question_id, questions.c.package_id == package_id)
     question = (await ctx.session.execute(stmt)).mappings().first()
     if question is None:
@@ -117,8 +133,9 @@ async def answer(ctx: Ctx, package_id: str, question_id: str, body: AnswerIn) ->
         .where(questions.c.id == question_id)
         .values(answer=body.answer, answered_by=ctx.actor, answered_at=ctx.now)
     )
-    await ctx.outbox.add(
-        ctx.session,
+    await emit(
+        ctx,
+        package_id,
         ev.TenderQuestionAnswered(
             package_id=package_id,
             question_id=question_id,
@@ -126,7 +143,5 @@ async def answer(ctx: Ctx, package_id: str, question_id: str, body: AnswerIn) ->
             answer=body.answer,
             answered_at=ctx.now,
         ),
-        key=package_id,
-        subject=package_id,
     )
     return {"id": question_id, "question": question["question"], "answer": body.answer, "answered_at": ctx.now}

@@ -15,7 +15,7 @@ from eproc_tender.flows.packages import fail
 from eproc_tender.flows.participation import participant, vendor_of
 from eproc_tender.models import participants
 from eproc_tender.schemas import PrequalificationJudgementIn, QualificationIn
-from eproc_tender.store import Ctx, act, ensure_pokja, not_found, set_status
+from eproc_tender.store import Ctx, act, act_as_pokja, emit, not_found, set_status
 
 
 async def submit(ctx: Ctx, package_id: str, body: QualificationIn) -> RowMapping:
@@ -35,9 +35,7 @@ async def submit(ctx: Ctx, package_id: str, body: QualificationIn) -> RowMapping
 
 
 async def judge(ctx: Ctx, package_id: str, vendor_id: str, body: PrequalificationJudgementIn) -> RowMapping:
-    pkg, _ = await act(ctx, package_id, Action.JUDGE_QUALIFICATION)
-    assert ctx.principal is not None
-    ensure_pokja(ctx.principal, pkg)
+    await act_as_pokja(ctx, package_id, Action.JUDGE_QUALIFICATION)
     if not body.passed and not body.reason:
         raise DomainError("reason-required", "A failing result needs a reason.", field="reason")
     row = await participant(ctx, package_id, vendor_id)
@@ -54,9 +52,7 @@ async def judge(ctx: Ctx, package_id: str, vendor_id: str, body: Prequalificatio
 
 
 async def announce_shortlist(ctx: Ctx, package_id: str) -> RowMapping:
-    pkg, target = await act(ctx, package_id, Action.ANNOUNCE_SHORTLIST)
-    assert ctx.principal is not None
-    ensure_pokja(ctx.principal, pkg)
+    pkg, target = await act_as_pokja(ctx, package_id, Action.ANNOUNCE_SHORTLIST)
     rows = list(
         (
             await ctx.session.execute(
@@ -88,8 +84,9 @@ async def announce_shortlist(ctx: Ctx, package_id: str) -> RowMapping:
             f"Prakualifikasi: {len(passed)} vendor(s) passed, fewer than the {minimum} required.",
         )
     pkg = await set_status(ctx, package_id, {"status": target})
-    await ctx.outbox.add(
-        ctx.session,
+    await emit(
+        ctx,
+        package_id,
         ev.TenderPrequalificationAnnounced(
             package_id=package_id,
             opd_id=pkg["opd_id"],
@@ -98,8 +95,6 @@ async def announce_shortlist(ctx: Ctx, package_id: str) -> RowMapping:
             bid_deadline=pkg["submission_ends_at"],
             announced_at=ctx.now,
         ),
-        key=package_id,
-        subject=package_id,
     )
     return pkg
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -24,6 +25,32 @@ async def received_at(request: Request) -> None:
     request.state.received_at = clock_of(request).now()
 
 
+def _trusted(address: str, networks: list[str]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(n, strict=False) for n in networks)
+
+
+def client_address(request: Request, trusted_proxies: list[str]) -> str | None:
+    """The caller's address as the gateway saw it.
+
+    The gateway appends its peer to X-Forwarded-For (keeping what came before only from a load balancer it
+    trusts), so the hop it appended is the last one. Walking from the right, hops of the load balancers in
+    ``trusted_proxies`` (the gateway's own list) are skipped, so a bid sent through them is not attributed
+    to the balancer. Without the header (the service called directly) the socket peer is the caller.
+    """
+    forwarded = request.headers.get("x-forwarded-for")
+    hops = [h.strip() for h in forwarded.split(",") if h.strip()] if forwarded else []
+    for hop in reversed(hops):
+        if not _trusted(hop, trusted_proxies):
+            return hop
+    if hops:
+        return hops[0]
+    return request.client.host if request.client else None
+
+
 async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A read-only snapshot: public reads never take SQLite's write lock from the bids at a deadline."""
     async with request.app.state.read_sessions() as session, session.begin():
@@ -40,6 +67,7 @@ def _ctx(request: Request, session: AsyncSession, runtime: Runtime, principal: P
         now=request.state.received_at,
         principal=principal,
         scheduler=getattr(request.app.state, "scheduler", None),
+        client_address=client_address(request, settings.trusted_proxies),
     )
 
 

@@ -15,10 +15,10 @@ from eproc_tender.domain.recording import RecordKind
 from eproc_tender.flows import recording as flow
 from eproc_tender.flows.files import store_plain
 from eproc_tender.models import recording_import_rows, recording_imports, recordings
-from eproc_tender.recording_import import check_file, import_path, wake_after_commit
+from eproc_tender.recording_import import check_file, import_path
 from eproc_tender.recording_schemas import CorrectionIn, RecordIn
 from eproc_tender.routes.deps import ReaderCtx, UserCtx
-from eproc_tender.store import Ctx, not_found
+from eproc_tender.store import Ctx, not_found, wake_after_commit
 
 router = APIRouter(prefix="/recordings", tags=["recording"])
 # Recorded purchases are public procurement data, read through the gateway's open path as well.

@@ -133,6 +133,37 @@ class TenderBidSubmitted(Event):
     replaces_bid_id: str | None = None
 
 
+@event("tender.bid_submitted", 2, TOPIC)
+class TenderBidSubmittedV2(Event):
+    """A sealed bid was received (or replaced one), with what the audit service needs to see collusion.
+
+    Supersedes v1, which stays registered for history: v2 adds the network address the bid came from
+    and a keyed digest of each attached document's plaintext (computed while it was sealed at upload), so
+    bidders sharing a machine or identical files within a package can be flagged without opening anything.
+    The digests are keyed, never bare SHA-256, so that nobody reading this topic can test a guessed file
+    before opening. Both fields are private: this type lives on the internal topic only.
+    """
+
+    package_id: str
+    opd_id: str
+    vendor_id: str
+    bid_id: str
+    received_at: datetime
+    receipt_sha256: str = Field(description="SHA-256 of the sealed bytes, as on the vendor's receipt.")
+    replaces_bid_id: str | None = None
+    round: int = Field(default=1, ge=1, description="1, or 2 for the second offer of a two-stage package.")
+    submitter_address: str | None = private(
+        default=None, description="Client network address of the submission, as the gateway saw it."
+    )
+    document_digests: list[str] = private(
+        default_factory=list,
+        description="For each attached document, in the order the bid lists them (technical documents, then "
+        "price documents): HMAC-SHA256, under a per-package key held only by the tender service, of the SHA-256 "
+        "of the document's plaintext, in lowercase hex. Equal for identical files within one package; not "
+        "comparable across packages, and useless for testing a guessed file without the key.",
+    )
+
+
 @event("tender.bid_withdrawn", 1, TOPIC)
 class TenderBidWithdrawn(Event):
     package_id: str
@@ -334,3 +365,109 @@ class TenderCommitteeDecided(Event):
     winner_vendor_id: str | None = None
     failure: str | None = Field(default=None, description="Why the evaluation fails the package, if it does.")
     decided_at: datetime
+
+
+class TenderAuctionStanding(_Part):
+    """One place in a round's ranking: no name, so bidders cannot see who holds which price."""
+
+    position: int = Field(ge=1)
+    price: int
+
+
+@event("tender.auction_invited", 1, TOPIC)
+class TenderAuctionInvited(Event):
+    """Tender cepat announced: the vendors the register showed qualified for the package are invited to bid."""
+
+    package_id: str
+    code: str
+    name: str
+    opd_id: str
+    vendor_ids: list[str]
+    rounds: list[TenderStageWindow] = Field(description="The auction rounds in order (stage auction_round_<n>).")
+    invited_at: datetime
+
+
+@event("tender.auction_bid_submitted", 1, TOPIC)
+class TenderAuctionBidSubmitted(Event):
+    """Tender cepat: an invited vendor priced (or lowered its price) inside a round."""
+
+    package_id: str
+    opd_id: str
+    vendor_id: str
+    round: int = Field(ge=1)
+    price: int = private(description="The new price; public only as a nameless ranking once the round has closed.")
+    submitted_at: datetime
+    submitter_address: str | None = private(
+        default=None, description="Client network address of the submission, as the gateway saw it."
+    )
+
+
+@event("tender.auction_round_closed", 1, PUBLIC_TOPIC)
+class TenderAuctionRoundClosed(Event):
+    """Tender cepat: a round ended; the ranking of every bidder's latest price, without names."""
+
+    package_id: str
+    opd_id: str
+    round: int = Field(ge=1)
+    rounds_total: int = Field(ge=1)
+    ranking: list[TenderAuctionStanding] = Field(
+        description="Lowest first; on equal prices the one submitted first ranks higher."
+    )
+    closed_at: datetime
+    next_round_starts_at: datetime | None = Field(default=None, description="None after the last round.")
+
+
+class TenderAuctionResult(_Part):
+    position: int = Field(ge=1)
+    vendor_id: str
+    vendor_name: str
+    price: int = Field(description="The vendor's final price.")
+    submitted_at: datetime = Field(description="When the final price was submitted (it breaks ties).")
+
+
+@event("tender.auction_concluded", 1, PUBLIC_TOPIC)
+class TenderAuctionConcluded(Event):
+    """Tender cepat: after the last round the system ranked the bids and names the winner (no objection period;
+    the PPK then awards with tender.awarded.v1). Fewer than two bidders fail the package instead (tender.failed.v1)."""
+
+    package_id: str
+    opd_id: str
+    hps: int
+    results: list[TenderAuctionResult]
+    winner_vendor_id: str
+    winner_name: str
+    winner_npwp: str = Field(description="Company tax number (public for winners).")
+    winning_price: int
+    reserve_vendor_ids: list[str]
+    concluded_at: datetime
+
+
+@event("tender.direct_started", 1, PUBLIC_TOPIC)
+class TenderDirectStarted(Event):
+    """Pengadaan langsung or penunjukan langsung started: the official invited its first vendor(s).
+
+    Says that the package is being procured directly, with its public facts; not whom the official invited.
+    """
+
+    package: TenderPackageFacts
+    appointment_case: Literal["emergency_follow_up", "single_source", "failed_retender"] | None = Field(
+        default=None, description="Penunjukan langsung: its special case."
+    )
+    legal_basis: str | None = Field(default=None, description="Penunjukan langsung: the legal basis recorded.")
+    started_at: datetime
+
+
+@event("tender.direct_awarded", 1, PUBLIC_TOPIC)
+class TenderDirectAwarded(Event):
+    """Pengadaan langsung or penunjukan langsung awarded (SPK or purchase order): the winner and agreed value."""
+
+    package_id: str
+    opd_id: str
+    method: Literal["pengadaan_langsung", "penunjukan_langsung"]
+    hps: int
+    winner_vendor_id: str
+    winner_name: str
+    winner_npwp: str = Field(description="Company tax number (public for winners).")
+    offered_price: int = Field(description="The vendor's first offer.")
+    agreed_price: int = Field(description="The price agreed in negotiation: the contract value.")
+    awarded_at: datetime
