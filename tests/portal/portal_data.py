@@ -136,4 +136,6 @@ def signed_contract_with_amendment(stack: RunningStack, vendor: Vendor, package_
                  "extension_days": 10}  # fmt: skip
     assert client.post(f"{base}/amendments", json=amendment, headers=ppk).status_code == 201
     assert client.post(f"{base}/amendments/1/sign", headers=vendor.headers).status_code == 200
+    progress = {"milestone": "M1", "percent": 40, "note": "Unit pertama tiba"}
+    assert client.post(f"{base}/progress", json=progress, headers=vendor.headers).status_code == 201
     return {"contract_id": contract_id, "package_id": package_id}

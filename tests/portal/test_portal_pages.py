@@ -170,6 +170,8 @@ def test_contract_page_value_progress_and_amendments(stack: RunningStack, world:
     assert "Tambahan peralatan medis" in page
     assert "5,00 %" in page, "the amendment, 5 % of the original value"
     assert "Mulai kerja (SPMK)" in page
+    assert 'value="40"' in page, "the milestone's latest progress report"
+    assert "Unit pertama tiba" not in page, "progress notes stay with the parties"
     listing = html(stack, "/portal/kontrak", params={"opd_id": stack.accounts["ppk"]["opd_id"], "limit": "100"})
     assert f'href="/portal/kontrak/{contract_id}"' in listing
 

@@ -29,7 +29,7 @@ from eproc_shared.broker import ensure_topics, make_producer
 from eproc_shared.consumer import RawEvent
 from eproc_shared.db import create_engine, upgrade
 from eproc_shared.settings import BrokerSettings
-from eproc_shared.testing import ManualClock, TestIssuer, serve
+from eproc_shared.testing import ManualClock, TestIssuer, serve, start_group_at_end
 from eproc_shared.topics import load_topics
 
 AUDIENCE = "eproc"
@@ -146,6 +146,8 @@ async def service(database_url: str, broker: BrokerSettings, issuer: Issuer, tmp
         consumer_max_attempts=2,
     )
     await ensure_topics(broker, list(load_topics(broker).values()))
+    # A new group starts where the shared broker is now, not at every earlier test's events.
+    await start_group_at_end(broker, settings.log_consumer_group)
     producer = make_producer(broker)
     await producer.start()
     app = create_app(settings, clock=clock)

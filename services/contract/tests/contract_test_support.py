@@ -31,7 +31,7 @@ from eproc_shared.events.catalogue import CATALOGUE
 from eproc_shared.events.envelope import Envelope
 from eproc_shared.events.types.tender import TenderAwarded, TenderAwardWinner, TenderPackageFacts
 from eproc_shared.settings import BrokerSettings
-from eproc_shared.testing import ManualClock, TestIssuer, eventually, serve
+from eproc_shared.testing import ManualClock, TestIssuer, eventually, serve, start_group_at_end
 
 ROOT = Path(__file__).resolve().parents[3]
 ISSUER = "https://issuer.test"
@@ -81,6 +81,8 @@ async def service(database_url: str, broker: BrokerSettings) -> AsyncIterator[Se
         consumer_retry_backoff_s=0.05,
         consumer_max_attempts=2,
     )
+    # A new group starts where the shared broker is now, not at every earlier test's events.
+    await start_group_at_end(broker, settings.consumer_group)
     app = create_app(settings, clock=clock)
     install_auth(app, issuer.verifier())
     async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:

@@ -48,6 +48,7 @@ async def test_award_to_completion_and_rating(service: Service) -> None:
     assert draft["performance_guarantee_amount"] == 90_000_000  # 5% of the price (not under 80% of HPS)
     # Not public before signing.
     assert (await c.get(f"/public/contracts/{cid}")).status_code == 404
+    assert (await c.get(f"/public/contracts/{cid}/progress")).status_code == 404
 
     assert (await c.put(f"/contracts/{cid}/draft", json=draft_terms(), headers=ppk)).status_code == 200
     # No signature before the performance guarantee.
@@ -82,7 +83,10 @@ async def test_award_to_completion_and_rating(service: Service) -> None:
     )
     assert started.json()["planned_end"] == "2026-05-31"  # 90 days, both ends counted
 
-    svc.clock.advance(days=40)
+    svc.clock.advance(days=20)
+    half = {"milestone": "M1", "percent": 50, "note": "Galian selesai"}
+    assert (await c.post(f"/contracts/{cid}/progress", json=half, headers=vendor)).status_code == 201
+    svc.clock.advance(days=20)
     evidence = [{"name": "foto-drainase.jpg", "sha256": "ab" * 32}]
     r = await c.post(
         f"/contracts/{cid}/progress", json={"milestone": "M1", "percent": 100, "evidence": evidence}, headers=vendor
@@ -159,6 +163,14 @@ async def test_award_to_completion_and_rating(service: Service) -> None:
     assert "payments" not in public
     assert "guarantees" not in public
     assert "vendor_npwp" not in public
+    progress = await c.get(f"/public/contracts/{cid}/progress")
+    assert progress.status_code == 200, progress.text
+    milestones = progress.json()["milestones"]
+    # Each milestone's latest report (M1's 50 % was superseded), in the order they were first reported.
+    assert [(m["milestone"], m["percent"]) for m in milestones] == [("M1", 100), ("M2", 100)]
+    assert milestones[0]["reported_on"] < milestones[1]["reported_on"]
+    assert "foto-drainase" not in progress.text, "evidence stays with the parties"
+    assert "Galian" not in progress.text, "notes stay with the parties"
     listed_public = (await c.get("/public/contracts", params={"package_id": package_id})).json()["items"]
     assert [p["contract_id"] for p in listed_public] == [cid]
 
@@ -170,6 +182,7 @@ async def test_award_to_completion_and_rating(service: Service) -> None:
         "contract.party_signed.v1",
         "contract.signed.v1",
         "contract.started.v1",
+        "contract.progress_reported.v1",
         "contract.progress_reported.v1",
         "contract.payment_recorded.v1",
         "contract.amended.v1",

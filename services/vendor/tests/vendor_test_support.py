@@ -22,7 +22,7 @@ from sqlalchemy import select
 from eproc_shared.auth import install_auth
 from eproc_shared.db import create_engine
 from eproc_shared.settings import BrokerSettings
-from eproc_shared.testing import ManualClock, TestIssuer, serve
+from eproc_shared.testing import ManualClock, TestIssuer, serve, start_group_at_end
 from eproc_vendor.main import create_app
 from eproc_vendor.models import messaging
 from eproc_vendor.settings import VendorSettings
@@ -104,7 +104,11 @@ async def running_service(
         "consumer_retry_backoff_s": 0.05,
         "consumer_max_attempts": 2,
     }
-    app = create_app(VendorSettings(**(options | overrides)), clock=clock)
+    settings = VendorSettings(**(options | overrides))
+    if "consumer_group" not in overrides:
+        # A new group starts where the shared broker is now, not at every earlier test's events.
+        await start_group_at_end(broker, settings.consumer_group)
+    app = create_app(settings, clock=clock)
     install_auth(app, issuer.verifier())
     async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
         yield Service(url, issuer, clock, database_url, tmp_path / "files", client)

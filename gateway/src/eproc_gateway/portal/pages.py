@@ -217,9 +217,16 @@ async def contracts(request: Request) -> Response:
 
 @router.get("/kontrak/{contract_id}")
 async def contract(request: Request, contract_id: str) -> Response:
-    c = await api(request).get("contract", f"/public/contracts/{contract_id}", expect="current_value")
+    reader = api(request)
+    c = await reader.get("contract", f"/public/contracts/{contract_id}", expect="current_value")
+    progress, progress_failed = await optional(
+        reader.get("contract", f"/public/contracts/{contract_id}/progress", expect="milestones")
+    )
     added = c["current_value"] - c["original_value"] if isinstance(c.get("current_value"), int) else None
-    return render(request, "contract.html", nav="contracts", c=c, added=added)
+    return render(
+        request, "contract.html", nav="contracts", c=c, added=added,
+        milestones=(progress or {}).get("milestones", []), progress_failed=progress_failed,
+    )  # fmt: skip
 
 
 @router.get("/dasbor")

@@ -1,14 +1,16 @@
-"""Public reading, no token: value, vendor, dates, status and amendments of signed contracts."""
+"""Public reading, no token: value, vendor, dates, status, amendments and progress of signed contracts."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import select
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
 
 from eproc_contract.deps import ReadSession
-from eproc_contract.models import contracts
+from eproc_contract.models import contracts, progress_reports
 from eproc_contract.store import get_contract, not_found
 from eproc_contract.views import public_record
 from eproc_shared.events.types.contract import PublicContract
@@ -43,3 +45,39 @@ async def get_public(contract_id: str, session: ReadSession) -> PublicContract:
     if contract["status"] in UNPUBLISHED:
         raise not_found()
     return await public_record(session, contract)
+
+
+class MilestoneProgress(BaseModel):
+    milestone: str
+    percent: int = Field(ge=0, le=100, description="The latest reported share of the milestone done.")
+    reported_on: date = Field(description="The date of that latest report.")
+
+
+class PublicProgress(BaseModel):
+    contract_id: str
+    milestones: list[MilestoneProgress] = Field(
+        description="Each milestone's latest report, in the order work on them was first reported; notes and "
+        "evidence stay with the parties."
+    )
+
+
+@router.get("/contracts/{contract_id}/progress", summary="One signed contract's progress per milestone")
+async def get_public_progress(contract_id: str, session: ReadSession) -> PublicProgress:
+    contract = await get_contract(session, contract_id)
+    if contract["status"] in UNPUBLISHED:
+        raise not_found()
+    p = progress_reports.c
+    # Progress never goes down (running.report_progress), so the highest percent is the latest report.
+    stmt = (
+        select(p.milestone, func.max(p.percent).label("percent"), func.max(p.reported_on).label("reported_on"))
+        .where(p.contract_id == contract_id)
+        .group_by(p.milestone)
+        .order_by(func.min(p.reported_at), p.milestone)
+    )
+    rows = (await session.execute(stmt)).all()
+    return PublicProgress(
+        contract_id=contract_id,
+        milestones=[
+            MilestoneProgress(milestone=r.milestone, percent=r.percent, reported_on=r.reported_on) for r in rows
+        ],
+    )
