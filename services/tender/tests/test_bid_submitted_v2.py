@@ -9,8 +9,10 @@ import hashlib
 import hmac
 import json
 
+import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from pydantic import ValidationError
 from sqlalchemy import inspect
 from tender_test_support import Tender, announced_package, at, bid, ok, register
 
@@ -116,3 +118,12 @@ async def test_the_event_carries_the_client_address_and_a_keyed_digest_of_each_d
     assert any(shared_digest.encode() in v for v in values)  # the search does see what is stored
     leaks = [s for s in spellings for v in values if s in v]
     assert not leaks
+
+
+def test_a_trusted_proxy_that_is_not_an_address_or_network_is_refused_at_start_up() -> None:
+    from eproc_tender.settings import TenderSettings
+
+    networks = ["10.0.0.0/8", "2001:db8::1"]
+    assert TenderSettings(trusted_proxies=networks).trusted_proxies == networks
+    with pytest.raises(ValidationError, match="trusted_proxies"):
+        TenderSettings(trusted_proxies=["load-balancer"])

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from eproc_shared.settings import ServiceSettings
@@ -104,6 +105,14 @@ class TenderSettings(ServiceSettings):
         description="Addresses/CIDRs of the load balancers in front of the gateway (the gateway's "
         "GATEWAY_TRUSTED_PROXIES): skipped in X-Forwarded-For when recording where a bid came from.",
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        # A bad entry found at start-up, not as a failure of every bid.
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)
+        return value
 
     @model_validator(mode="after")
     def _check_key(self) -> TenderSettings:
