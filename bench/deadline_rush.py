@@ -224,15 +224,92 @@ async def prepare(base_url: str, bootstrap: str, accounts: dict[str, Any], vendo
     }
 
 
-def bid_rows(db: Path, package_id: str) -> int:
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        return int(conn.execute("SELECT count(*) FROM bids WHERE package_id = ?", (package_id,)).fetchone()[0])
+PG_ADMIN_DSN = os.environ.get("BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+class TenderDatabase:
+    """The tender service's database as the benchmark reads it: `make run`'s SQLite file, or (``--tender-database
+    postgresql``) a PostgreSQL database made for this run and dropped after it."""
+
+    def __init__(self, kind: str, var: Path) -> None:
+        self.kind = kind
+        self.path = var / "tender.db"
+        self.name = f"eproc_rush_{uuid.uuid4().hex[:8]}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        if self.kind == "sqlite":
+            return {}
+        dsn = PG_ADMIN_DSN.rsplit("/", 1)[0]
+        return {"TENDER_DATABASE_URL": f"{dsn.replace('postgresql://', 'postgresql+asyncpg://')}/{self.name}"}
+
+    def __enter__(self) -> TenderDatabase:
+        if self.kind == "postgresql":
+            asyncio.run(self._admin(f'CREATE DATABASE "{self.name}"'))
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.kind == "postgresql":
+            asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+
+    async def _admin(self, statement: str) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    def count(self, table: str, where: str = "", *params: Any) -> int:
+        """``where`` with ``?`` placeholders."""
+        sql = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
+        if self.kind == "sqlite":
+            with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True) as conn:
+                return int(conn.execute(sql, params).fetchone()[0])
+
+        async def run() -> int:
+            import asyncpg
+
+            numbered = sql
+            for n in range(1, len(params) + 1):
+                numbered = numbered.replace("?", f"${n}", 1)
+            conn = await asyncpg.connect(PG_ADMIN_DSN.rsplit("/", 1)[0] + "/" + self.name)
+            try:
+                return int(await conn.fetchval(numbered, *params))
+            finally:
+                await conn.close()
+
+        return asyncio.run(run())
+
+
+def postgres_reachable() -> bool:
+    async def probe() -> bool:
+        import asyncpg
+
+        try:
+            conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=3)
+        except (OSError, asyncpg.PostgresError):
+            return False
+        await conn.close()
+        return True
+
+    return asyncio.run(probe())
+
+
+def bid_rows(db: TenderDatabase, package_id: str) -> int:
+    return db.count("bids", "package_id = ?", package_id)
 
 
 async def verify(
-    base_url: str, package_id: str, tokens: list[dict[str, str]], accepted: list[tuple[int, str]], db: Path, before: int
+    base_url: str,
+    package_id: str,
+    tokens: list[dict[str, str]],
+    accepted: list[tuple[int, str]],
+    db: TenderDatabase,
+    before: int,
 ) -> dict[str, Any]:
-    rows = bid_rows(db, package_id) - before
+    rows = await asyncio.to_thread(bid_rows, db, package_id) - before
     last: dict[int, str] = {}
     for index, receipt in accepted:
         last[index] = receipt
@@ -248,6 +325,23 @@ async def verify(
         "receipts_checked": len(last),
         "receipts_mismatched": mismatched,
     }
+
+
+def cpu_seconds(launcher_pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) so far of each process of the stack and of this one (the load generator)."""
+    import psutil
+
+    out: dict[str, float] = {}
+    for proc in [*psutil.Process(launcher_pid).children(recursive=True), psutil.Process()]:
+        try:
+            cmdline = proc.cmdline()
+            name = next((p.split(".")[0] for p in cmdline if p.startswith("eproc_") and ":" in p), None)
+            name = name or ("load generator" if proc.pid == os.getpid() else proc.name())
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        out[name] = out.get(name, 0.0) + times.user + times.system
+    return out
 
 
 def start_profilers(launcher_pid: int, out: Path, seconds: float) -> list[subprocess.Popen[bytes]]:
@@ -316,31 +410,43 @@ def main() -> int:
         "--profile", type=Path, help="record py-spy profiles (speedscope JSON) of the tender service and the gateway"
     )
     parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the stack (experiments)")
+    parser.add_argument(
+        "--tender-database",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="the tender service's database: make run's SQLite, or PostgreSQL as production runs it "
+        "(a database made for the run on BENCH_POSTGRES_DSN's server, default 127.0.0.1:5432, and dropped after)",
+    )
     args = parser.parse_args()
+    name = "deadline_rush" if args.tender_database == "sqlite" else "deadline_rush_postgresql"
+    if args.tender_database == "postgresql" and not postgres_reachable():
+        print(f"Deadline rush on PostgreSQL skipped: no PostgreSQL answers at {PG_ADMIN_DSN} (set BENCH_POSTGRES_DSN).")
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         bare = bare_baseline(workdir, args.vendors, args.seconds)
         # The rush measures capacity: per-user limits (600/min by default) are lifted for it.
         env = {"GATEWAY_RATE_LIMIT_USER_PER_MIN": "1000000", "LOG_LEVEL": "WARNING"}
         env |= dict(item.split("=", 1) for item in args.env)
-        with running_stack(workdir / "var", env) as stack:
+        with (
+            TenderDatabase(args.tender_database, workdir / "var") as db,
+            running_stack(workdir / "var", env | db.env) as stack,
+        ):
             ready = asyncio.run(prepare(stack.base_url, stack.bootstrap, stack.accounts, args.vendors))
             path = f"/api/tender/packages/{ready['package_id']}/bids"
             asyncio.run(load(stack.base_url, path, ready["tokens"], 2, 1))  # warm-up
-            rows_before = bid_rows(stack.var / "tender.db", ready["package_id"])
+            rows_before = bid_rows(db, ready["package_id"])
             profilers = start_profilers(stack.launcher.pid, args.profile, args.seconds) if args.profile else []
+            cpu_before = cpu_seconds(stack.launcher.pid)
             latencies, accepted, statuses = asyncio.run(load(stack.base_url, path, ready["tokens"], args.seconds, 7))
+            cpu_after = cpu_seconds(stack.launcher.pid)
             for profiler in profilers:
                 profiler.wait(60)
             time.sleep(1)
             checked = asyncio.run(
-                verify(
-                    stack.base_url, ready["package_id"], ready["tokens"], accepted, stack.var / "tender.db", rows_before
-                )
+                verify(stack.base_url, ready["package_id"], ready["tokens"], accepted, db, rows_before)
             )
-            warm = 0
-            with sqlite3.connect(f"file:{stack.var / 'tender.db'}?mode=ro", uri=True) as conn:
-                unsent = conn.execute("SELECT count(*) FROM eproc_outbox WHERE sent_at IS NULL").fetchone()[0]
+            unsent = db.count("eproc_outbox", "sent_at IS NULL")
         ours = {
             "requests_per_s": round(len(latencies) / args.seconds, 1),
             "accepted_per_s": round(len(accepted) / args.seconds, 1),
@@ -349,11 +455,16 @@ def main() -> int:
             "outbox_unsent_after": unsent,
             "verification": checked,
             "sign_in": ready["sign_in"],
+            # Cores each process used during the load (the load generator is this process): where the two go.
+            "cores": {
+                name: round((cpu_after[name] - cpu_before.get(name, 0.0)) / args.seconds, 2)
+                for name in sorted(cpu_after, key=lambda n: cpu_before.get(n, 0.0) - cpu_after[n])
+            },
         }
-        del warm
     # Warm-up bids also sit in the table: every accepted one is counted against the rows.
     ratio = round(ours["accepted_per_s"] / bare["requests_per_s"], 3)
     result = {
+        "tender_database": args.tender_database,
         "vendors": args.vendors,
         "seconds": args.seconds,
         "bare": bare,
@@ -381,12 +492,13 @@ def main() -> int:
         right.set_title("Latency per bid")
         right.legend()
 
-    save("deadline_rush", result, plot)
+    save(name, result, plot)
     v = ours["verification"]
-    print(f"Deadline rush: {args.vendors} concurrent vendors for {args.seconds:g}s")
+    print(f"Deadline rush: {args.vendors} concurrent vendors for {args.seconds:g}s, tender on {args.tender_database}")
     print(f"  bare FastAPI+SQLite: {bare['requests_per_s']} bids/s, latency {bare['latency_ms']}")
     print(f"  gateway+tender:      {ours['accepted_per_s']} accepted bids/s, latency {ours['latency_ms']}")
     print(f"    statuses {statuses}")
+    print(f"    cores used during the load: {ours['cores']}")
     sign_in = ours["sign_in"]
     print(f"  sign-in of {args.vendors} vendors at once: {sign_in['seconds']}s, latency {sign_in['latency_ms']}")
     print(

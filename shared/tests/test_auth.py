@@ -399,3 +399,24 @@ async def test_dependencies_in_a_real_service(issuer: Issuer, verifier: TokenVer
     finally:
         server.should_exit = True
         await task
+
+
+async def test_a_verified_token_is_remembered_but_its_times_are_checked_on_every_use(
+    issuer: Issuer, verifier: TokenVerifier, clock: Clock
+) -> None:
+    token = issuer.token(clock())
+    assert (await verifier.verify(token)).subject == "user-1"
+    # The issuer stops publishing every key: a new signature check would fail from here on.
+    issuer.keys.clear()
+    verifier.key_sets[issuer.url]._keys.clear()  # and the key set forgets what it fetched
+    clock.value += timedelta(seconds=30)
+    assert (await verifier.verify(token)).subject == "user-1", "remembered: no signature check within a minute"
+    clock.value += timedelta(seconds=31)
+    await _rejected(verifier, token)  # checked again after a minute: the key is gone
+    # A remembered token still expires by the clock, to the second.
+    fresh = TokenVerifier(verifier.settings, clock=clock, key_sets=verifier.key_sets)
+    issuer.active = issuer.add_key(ed25519.Ed25519PrivateKey.generate(), "EdDSA")
+    late = issuer.token(clock())
+    assert (await fresh.verify(late)).subject == "user-1"
+    clock.value += timedelta(minutes=15, seconds=31)  # beyond exp plus the 30 s leeway
+    assert "expired" in (await _rejected(fresh, late)).detail  # type: ignore[operator]

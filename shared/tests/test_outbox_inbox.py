@@ -6,12 +6,15 @@ import asyncio
 import json
 from contextlib import suppress
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 
 from eproc_shared.broker import ensure_topics, make_consumer, make_producer
+from eproc_shared.consumer import EventConsumer
+from eproc_shared.db import session_factory
 from eproc_shared.events.envelope import Envelope
 from eproc_shared.testing import broker_settings, eventually
 
@@ -132,11 +135,13 @@ async def test_poison_event_goes_to_dlq_and_the_partition_moves_on(messaging) ->
     await dlq.start()
     try:
         records = []
-        while len(records) < 2:
+        deadline = asyncio.get_running_loop().time() + 30
+        while len(records) < 2 and asyncio.get_running_loop().time() < deadline:
             batch = await asyncio.wait_for(dlq.getmany(timeout_ms=1000), 10)
             records.extend(r for rs in batch.values() for r in rs)
     finally:
         await dlq.stop()
+    assert len(records) == 2, f"the DLQ holds {len(records)} of the 2 dead-lettered records after 30 s"
     headers = [dict(r.headers) for r in records]
     assert headers[0]["x-eproc-error-type"] == b"EnvelopeError"
     assert headers[1]["x-eproc-error-type"] == b"ValueError"
@@ -243,3 +248,63 @@ async def test_consumer_groups_read_from_a_fresh_subscription(broker) -> None:
         assert "eproc.tender.public" in consumer.subscription()
     finally:
         await consumer.stop()
+
+
+async def test_finish_runs_once_per_batch_and_a_failing_one_falls_back_to_single_events(messaging) -> None:
+    """``finish`` sees what the batch's handlers left in ``session.info``, inside the batch's transaction; when it
+    fails, the batch is rolled back (its effects too) and each event is applied again alone, exactly once."""
+    # All events wait in the topic before the consumer starts, so its first fetches come as batches.
+    for seq in range(20):
+        await messaging.place(f"F-{seq % 2}", seq)
+    relay = messaging.relay()
+    relay_task = await _run(relay.run())
+    await eventually(lambda: _outbox_drained(messaging))
+    await _stop(relay_task, relay)
+
+    finishes: list[int] = []
+
+    async def handle(session, envelope) -> None:
+        await messaging.handle(session, envelope)
+        session.sync_session.info.setdefault("orders", []).append(envelope.data.seq)
+
+    async def finish(session) -> None:
+        seen = session.sync_session.info.pop("orders", [])
+        if len(seen) > 1 and not finishes:
+            raise RuntimeError("the first batch's finish fails")
+        await session.execute(
+            insert(messaging.effects).values(event_id="finish", order_id="finish", seq=len(seen), worker="finish")
+        )
+        finishes.append(len(seen))
+
+    consumer = EventConsumer(
+        f"finish-{messaging.topic}",
+        sessions=session_factory(messaging.engine),
+        tables=messaging.tables,
+        broker=messaging.broker,
+        handlers={messaging.event.type_name(): handle},
+        catalogue=messaging.catalogue,
+        retry_backoff_s=0.01,
+        finish=finish,
+    )
+    tasks = await _run(consumer.run())
+    try:
+
+        async def all_in() -> list[Any] | None:
+            return await _rows_when(messaging, 20 + len(finishes)) if sum(finishes) == 20 else None
+
+        rows = await eventually(all_in)
+    finally:
+        await _stop(tasks, consumer)
+    handled = sorted(r.seq for r in rows if r.worker != "finish")
+    assert handled == list(range(20)), "each event applied exactly once, the rolled-back batch's effects gone"
+    assert sorted(r.seq for r in rows if r.worker == "finish") == sorted(finishes)
+    assert finishes[0] == 1, "after the failed batch, its first event was applied alone"
+    assert max(finishes) > 1, "later events came as batches with one finish each"
+
+
+async def _outbox_drained(messaging) -> bool | None:
+    outbox = messaging.tables.outbox
+    async with messaging.engine.connect() as conn:
+        unsent = await conn.scalar(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None)))
+        await conn.rollback()
+    return True if unsent == 0 else None

@@ -54,7 +54,7 @@ def create_app(
     setup_tracing("gateway", settings.telemetry)
 
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
-    instrument_engine(engine)
+    instrument_engine(engine, settings.telemetry)
     sessions = session_factory(engine)
     outbox = Outbox(messaging, settings.source)
     keyring = KeyRing(
@@ -77,15 +77,17 @@ def create_app(
         clock=clock,
     )
     limiters = Limiters.from_settings(settings, clock=monotonic)
+    shards = settings.upstream_pools
     limits = httpx.Limits(
-        max_connections=settings.upstream_max_connections,
-        max_keepalive_connections=settings.upstream_max_keepalive,
+        max_connections=-(-settings.upstream_max_connections // shards),
+        max_keepalive_connections=-(-settings.upstream_max_keepalive // shards),
         # Below uvicorn's 5 s keep-alive timeout: a pooled connection the service is about to close is not
         # reused, which under load (bench/deadline_rush.py) surfaced as an occasional 502 on a bid.
         keepalive_expiry=4.0,
     )
-    client = httpx.AsyncClient(limits=limits, timeout=settings.upstream_timeout_s)
-    proxy = Proxy(settings, client, store, monotonic=monotonic)
+    clients = [httpx.AsyncClient(limits=limits, timeout=settings.upstream_timeout_s) for _ in range(shards)]
+    client = clients[0]
+    proxy = Proxy(settings, clients, store, monotonic=monotonic)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -118,7 +120,8 @@ def create_app(
                 with suppress(asyncio.CancelledError, Exception):
                     await task
             await relay.close()
-            await client.aclose()
+            for pool in clients:
+                await pool.aclose()
             await verifier.aclose()
             await engine.dispose()
 

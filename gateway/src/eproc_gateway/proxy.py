@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -53,6 +54,8 @@ REPLACED_REQUEST = frozenset(
 )
 DROPPED_RESPONSE = frozenset({"server", "date", "x-request-id"})
 EVENT_STREAM = "text/event-stream"
+#: Answers up to this size are read whole and sent with their length, not streamed.
+SMALL_BODY_BYTES = 64 * 1024
 
 
 def is_event_stream(content_type: str | None) -> bool:
@@ -70,13 +73,18 @@ class Proxy:
     def __init__(
         self,
         settings: GatewaySettings,
-        client: httpx.AsyncClient,
+        clients: Sequence[httpx.AsyncClient],
         store: IdentityStore,
         *,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``clients``: the connection pools requests are spread over, in turn. httpcore looks at every
+        connection of a pool (a poll(2) each) on every request, so one pool of a hundred connections costs
+        the gateway more CPU per request than the proxying itself; several small pools keep that short."""
         self.settings = settings
-        self.client = client
+        self.clients = list(clients)
+        self.client = self.clients[0]
+        self._turn = itertools.cycle(self.clients)
         self.store = store
         self.address = ClientAddress(settings.trusted_proxies)
         self.upstreams = {
@@ -137,7 +145,8 @@ class Proxy:
         sub = raw_path[len(prefix) :] if raw_path.startswith(prefix) else b"/"
         url = httpx.URL(upstream.base_url + (sub.decode("latin-1") or "/"), query=request.scope["query_string"])
         has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
-        outgoing = self.client.build_request(
+        client = next(self._turn)
+        outgoing = client.build_request(
             request.method,
             url,
             headers=self.request_headers(request),
@@ -145,7 +154,7 @@ class Proxy:
             timeout=self.timeout_for(request.url.path),
         )
         try:
-            response = await self.client.send(outgoing, stream=True)
+            response = await client.send(outgoing, stream=True)
         except ClientDisconnect:
             upstream.breaker.release()
             return Response(status_code=499)
@@ -198,6 +207,20 @@ class Proxy:
         if is_public:
             headers["vary"] = "Accept, Accept-Encoding, Authorization"
         if not (is_public and request.method in ("GET", "HEAD") and upstream.status_code == 200):
+            declared = upstream.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) <= SMALL_BODY_BYTES:
+                # A small answer (a bid receipt, a problem) is read whole: streaming it costs a task group and a
+                # disconnect listener per request, which at a deadline is most of what the gateway does.
+                try:
+                    raw = b"".join([chunk async for chunk in upstream.aiter_raw()])
+                except httpx.TransportError as exc:
+                    log.warning("%s: broke off an answer: %r", upstream.url.host, exc)
+                    return problem_response(
+                        request, 502, "Bad gateway", "The service broke off its answer; retry.", slug="bad-gateway"
+                    )
+                finally:
+                    await upstream.aclose()
+                return Response(raw, status_code=upstream.status_code, headers=headers)
             return _stream(upstream, headers)
         etag = headers.get("etag")
         body: bytes | None = None

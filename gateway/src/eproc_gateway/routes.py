@@ -27,11 +27,11 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def store_of(request: Request) -> IdentityStore:
+async def store_of(request: Request) -> IdentityStore:
     return request.app.state.identity  # type: ignore[no-any-return]
 
 
-def settings_of(request: Request) -> GatewaySettings:
+async def settings_of(request: Request) -> GatewaySettings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
@@ -161,7 +161,7 @@ class Me(BaseModel):
     vendor_id: str | None
 
 
-def principal_of(request: Request) -> Principal:
+async def principal_of(request: Request) -> Principal:
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
         raise AuthError("Sign in: this needs an access token.", error=None)

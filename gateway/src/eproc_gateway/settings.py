@@ -46,7 +46,16 @@ class GatewaySettings(ServiceSettings):
         description='Per-route read/write timeouts, as JSON {"/api/tender/packages": 120}: longest path prefix wins.',
     )
     upstream_max_connections: int = Field(default=200, ge=1, description="Connections to all services, pooled.")
-    upstream_max_keepalive: int = Field(default=50, ge=0, description="Idle pooled connections kept open.")
+    upstream_max_keepalive: int = Field(default=100, ge=0, description="Idle pooled connections kept open.")
+    upstream_pools: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description=(
+            "Connection pools the upstream connections are split over, used in turn (httpx checks every "
+            "connection of a pool on each request: small pools keep that cheap)."
+        ),
+    )
     breaker_failure_threshold: int = Field(
         default=5, ge=1, description="Consecutive failures (unreachable, timeout, 502-504) that open a circuit."
     )

@@ -9,25 +9,34 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import eproc_audit
+from eproc_audit.canonical import GENESIS, entry_hash
+from eproc_audit.checkpoints import register_key, sign_checkpoint
+from eproc_audit.log_writer import append
 from eproc_audit.main import create_app
+from eproc_audit.models import messaging
 from eproc_audit.settings import AuditSettings
+from eproc_audit.signing import SigningKey
+from eproc_audit.verification import VerificationReport, verify_chain
+from eproc_audit.verify_pool import VerifierPool
 from eproc_shared.auth import install_auth
 from eproc_shared.broker import ensure_topics, make_producer
 from eproc_shared.consumer import RawEvent
-from eproc_shared.db import create_engine, upgrade
+from eproc_shared.db import create_engine, session_factory, upgrade
+from eproc_shared.outbox import Outbox
 from eproc_shared.settings import BrokerSettings
 from eproc_shared.testing import ManualClock, TestIssuer, serve, start_group_at_end
 from eproc_shared.topics import load_topics
@@ -159,6 +168,16 @@ async def service(database_url: str, broker: BrokerSettings, issuer: Issuer, tmp
         await producer.stop()
 
 
+@pytest.fixture(scope="session")
+def verifier_pool() -> Iterator[VerifierPool]:
+    """Two worker processes for the whole session: spawning them costs about a second, as in a service."""
+    pool = VerifierPool(2)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
 @dataclass
 class LogDb:
     """A migrated audit database, for appending and tampering without the service around it."""
@@ -215,3 +234,58 @@ def raw_event(
         offset=offset,
         value=value,
     )
+
+
+KEY = SigningKey.from_private(Ed25519PrivateKey.generate())
+
+
+class Chain:
+    """An audit log to append to, sign, verify and tamper with (``pool``: verify with worker processes)."""
+
+    pool: VerifierPool | None = None
+
+    def __init__(self, db: LogDb) -> None:
+        self.db = db
+        self.sessions = session_factory(db.engine)
+        self.outbox = Outbox(messaging, "/eproc/audit")
+        self.clock_s = 0
+
+    def now(self) -> datetime:
+        self.clock_s += 1
+        return datetime(2026, 3, 2, 3, 0, tzinfo=UTC) + timedelta(seconds=self.clock_s)
+
+    async def add(self, n: int, prefix: str = "PKG") -> list[int | None]:
+        seqs = []
+        for i in range(n):
+            event = raw_event(
+                "tender.bid_submitted.v1",
+                {"package_id": f"{prefix}-{i % 3}", "opd_id": "dinkes", "vendor_id": f"V-{i}", "fiscal_year": 2026},
+                key=f"{prefix}-{i % 3}",
+                offset=i,
+            )
+            async with self.sessions() as session, session.begin():
+                seqs.append(await append(session, event, self.now()))
+        return seqs
+
+    async def checkpoint(self) -> dict[str, Any] | None:
+        async with self.sessions() as session, session.begin():
+            await register_key(session, KEY, self.now())
+            return await sign_checkpoint(session, KEY, self.outbox, self.now())
+
+    async def verify(self, *, deep: bool = True, batch_size: int = 4) -> VerificationReport:
+        sessions = session_factory(self.db.engine, readonly=True)
+        return await verify_chain(sessions, batch_size=batch_size, deep=deep, pool=self.pool)
+
+    async def canonical(self, seq: int) -> bytes:
+        return bytes((await self.db.rows("SELECT canonical FROM audit_log WHERE seq = :s", s=seq))[0][0])
+
+    async def rehash_from(self, start: int) -> None:
+        """What a careful forger does after editing: recompute every hash from ``start`` on, and the head."""
+        prev = GENESIS
+        rows = await self.db.rows("SELECT seq, canonical FROM audit_log ORDER BY seq")
+        for seq, canonical in rows:
+            digest = entry_hash(prev, seq, bytes(canonical))
+            if seq >= start:
+                await self.db.sql("UPDATE audit_log SET hash = :h WHERE seq = :s", h=digest.hex(), s=seq)
+            prev = digest
+        await self.db.sql("UPDATE audit_log_head SET seq = :s, hash = :h", s=rows[-1][0], h=prev.hex())

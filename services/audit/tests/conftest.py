@@ -5,6 +5,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from audit_test_support import issuer, log_db, service
+from audit_test_support import issuer, log_db, service, verifier_pool
 
-__all__ = ["issuer", "log_db", "service"]
+__all__ = ["issuer", "log_db", "service", "verifier_pool"]

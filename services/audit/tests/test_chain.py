@@ -1,5 +1,6 @@
 """The hash chain and its checkpoints on SQLite and PostgreSQL: every kind of tampering, done with raw SQL
-as someone with database access would, is found and named at the first bad entry."""
+as someone with database access would, is found and named at the first bad entry. Every test runs twice:
+verified in this process, and with the chain checked in segments by two worker processes first."""
 
 from __future__ import annotations
 
@@ -7,70 +8,21 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
-from audit_test_support import LogDb, raw_event
+import pytest
+from audit_test_support import KEY, Chain, LogDb, raw_event
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from eproc_audit.canonical import GENESIS, entry_hash
-from eproc_audit.checkpoints import register_key, sign_checkpoint
+from eproc_audit.canonical import entry_hash
 from eproc_audit.log_writer import append
-from eproc_audit.models import messaging
 from eproc_audit.signing import SigningKey
-from eproc_audit.verification import HASH_MISMATCH, VerificationReport, verify_chain
-from eproc_shared.db import session_factory
-from eproc_shared.outbox import Outbox
-
-KEY = SigningKey.from_private(Ed25519PrivateKey.generate())
+from eproc_audit.verification import HASH_MISMATCH, VerificationReport
+from eproc_audit.verify_pool import VerifierPool
 
 
-class Chain:
-    def __init__(self, db: LogDb) -> None:
-        self.db = db
-        self.sessions = session_factory(db.engine)
-        self.outbox = Outbox(messaging, "/eproc/audit")
-        self.clock_s = 0
-
-    def now(self) -> Any:
-        from datetime import UTC, datetime, timedelta
-
-        self.clock_s += 1
-        return datetime(2026, 3, 2, 3, 0, tzinfo=UTC) + timedelta(seconds=self.clock_s)
-
-    async def add(self, n: int, prefix: str = "PKG") -> list[int | None]:
-        seqs = []
-        for i in range(n):
-            event = raw_event(
-                "tender.bid_submitted.v1",
-                {"package_id": f"{prefix}-{i % 3}", "opd_id": "dinkes", "vendor_id": f"V-{i}", "fiscal_year": 2026},
-                key=f"{prefix}-{i % 3}",
-                offset=i,
-            )
-            async with self.sessions() as session, session.begin():
-                seqs.append(await append(session, event, self.now()))
-        return seqs
-
-    async def checkpoint(self) -> dict[str, Any] | None:
-        async with self.sessions() as session, session.begin():
-            await register_key(session, KEY, self.now())
-            return await sign_checkpoint(session, KEY, self.outbox, self.now())
-
-    async def verify(self, *, deep: bool = True, batch_size: int = 4) -> VerificationReport:
-        return await verify_chain(session_factory(self.db.engine, readonly=True), batch_size=batch_size, deep=deep)
-
-    async def canonical(self, seq: int) -> bytes:
-        return bytes((await self.db.rows("SELECT canonical FROM audit_log WHERE seq = :s", s=seq))[0][0])
-
-    async def rehash_from(self, start: int) -> None:
-        """What a careful forger does after editing: recompute every hash from ``start`` on, and the head."""
-        prev = GENESIS
-        rows = await self.db.rows("SELECT seq, canonical FROM audit_log ORDER BY seq")
-        for seq, canonical in rows:
-            digest = entry_hash(prev, seq, bytes(canonical))
-            if seq >= start:
-                await self.db.sql("UPDATE audit_log SET hash = :h WHERE seq = :s", h=digest.hex(), s=seq)
-            prev = digest
-        await self.db.sql("UPDATE audit_log_head SET seq = :s, hash = :h", s=rows[-1][0], h=prev.hex())
+@pytest.fixture(autouse=True, params=[1, 2], ids=["1-process", "2-processes"])
+def workers(request: pytest.FixtureRequest, verifier_pool: VerifierPool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Chain, "pool", verifier_pool if request.param == 2 else None)
 
 
 def bad(report: VerificationReport) -> tuple[int, str]:

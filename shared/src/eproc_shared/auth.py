@@ -23,6 +23,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -223,6 +224,22 @@ class KeySet:
                 raise KeySetUnavailable(f"The token issuer's keys cannot be fetched: {exc!r}") from exc
 
 
+#: Verified tokens are remembered (signature and claims; their times are checked on every use) for this long, so
+#: a client's burst of requests costs one signature check. It changes nothing about a withdrawn key: the key set
+#: itself is kept for AUTH_JWKS_CACHE_S (5 min) anyway, and services take a token until it expires.
+VERIFIED_CACHE_S = 60.0
+VERIFIED_CACHE_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class _Verified:
+    principal: Principal
+    exp: float
+    iat: float
+    nbf: float | None
+    checked_at: float
+
+
 class TokenVerifier:
     """Verifies bearer tokens of the trusted issuers and turns them into a :class:`Principal`.
 
@@ -254,12 +271,28 @@ class TokenVerifier:
                 ),
             )
         self.algorithms = [a for a in self.settings.algorithms if a in ASYMMETRIC_ALGORITHMS]
+        self._verified: dict[str, _Verified] = {}
 
     async def aclose(self) -> None:
         if self._own_http:
             await self.http.aclose()
 
     async def verify(self, token: str) -> Principal:
+        now = self.clock().timestamp()
+        cached = self._verified.get(token)
+        if cached is None or now - cached.checked_at > VERIFIED_CACHE_S:
+            cached = await self._verify_signature(token, now)
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                del self._verified[next(iter(self._verified))]  # the oldest
+            self._verified[token] = cached
+        leeway = self.settings.leeway_s
+        if cached.exp <= now - leeway:
+            raise AuthError("The token has expired.")
+        if cached.iat > now + leeway or (cached.nbf is not None and cached.nbf > now + leeway):
+            raise AuthError("The token is not valid yet.")
+        return cached.principal
+
+    async def _verify_signature(self, token: str, now: float) -> _Verified:
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -297,18 +330,12 @@ class TokenVerifier:
             raise AuthError("The token is meant for another audience.") from exc
         except jwt.PyJWTError as exc:
             raise AuthError("The token's signature or claims are invalid.") from exc
-        now = self.clock().timestamp()
-        leeway = self.settings.leeway_s
         try:
             exp, iat = float(claims["exp"]), float(claims["iat"])
             nbf = float(claims["nbf"]) if "nbf" in claims else None
         except (TypeError, ValueError) as exc:
             raise AuthError("The token's time claims are invalid.") from exc
-        if exp <= now - leeway:
-            raise AuthError("The token has expired.")
-        if iat > now + leeway or (nbf is not None and nbf > now + leeway):
-            raise AuthError("The token is not valid yet.")
-        return self.principal_from(claims, issuer)
+        return _Verified(self.principal_from(claims, issuer), exp, iat, nbf, now)
 
     def principal_from(self, claims: dict[str, Any], issuer: str) -> Principal:
         s = self.settings

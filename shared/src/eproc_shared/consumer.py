@@ -116,6 +116,10 @@ Received = Envelope[Any] | RawEvent
 AnyHandler = Handler | RawHandler
 
 
+class _FinishFailed(Exception):
+    """The batch's ``finish`` failed: roll the batch back."""
+
+
 class EventConsumer:
     def __init__(
         self,
@@ -131,13 +135,18 @@ class EventConsumer:
         retry_backoff_s: float = 0.2,
         catch_all: RawHandler | None = None,
         batch_size: int = 100,
+        finish: Callable[[AsyncSession], Awaitable[None]] | None = None,
     ) -> None:
+        """``finish``: called once at the end of every transaction that applied events, inside it, for work the
+        handlers leave to be done once per batch rather than once per event (it sees what they left in
+        ``session.info``). If it fails, the batch is rolled back and its first event goes the careful way."""
         unknown = [t for t in handlers if catalogue.model_for(t) is None]
         if unknown:
             raise ValueError(f"consumer {name}: handlers for types not in the catalogue: {unknown}")
         if catch_all is not None and not topics:
             raise ValueError(f"consumer {name}: a catch-all handler needs the topics to read")
         self.catch_all = catch_all
+        self.finish = finish
         self.name = name
         self.sessions = sessions
         self.inbox = tables.inbox
@@ -268,19 +277,28 @@ class EventConsumer:
     async def _apply_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> int:
         """Apply records in order in one transaction; returns how many, stopping before one that fails."""
         outcomes: list[tuple[str, str]] = []
-        async with self.sessions() as session, session.begin():
-            for record in records:
-                prepared = self._prepare(record)
-                if prepared is None:
-                    break
-                if isinstance(prepared, str):
-                    outcomes.append((prepared, "skipped"))
-                    continue
-                envelope, handler = prepared
-                outcome = await self._apply_in_savepoint(session, record, envelope, handler)
-                if outcome is None:
-                    break
-                outcomes.append((envelope.type, outcome))
+        try:
+            async with self.sessions() as session, session.begin():
+                for record in records:
+                    prepared = self._prepare(record)
+                    if prepared is None:
+                        break
+                    if isinstance(prepared, str):
+                        outcomes.append((prepared, "skipped"))
+                        continue
+                    envelope, handler = prepared
+                    outcome = await self._apply_in_savepoint(session, record, envelope, handler)
+                    if outcome is None:
+                        break
+                    outcomes.append((envelope.type, outcome))
+                if self.finish is not None and any(outcome == "handled" for _, outcome in outcomes):
+                    try:
+                        await self.finish(session)
+                    except Exception as exc:
+                        log.warning("consumer %s: finishing a batch failed (%r); applying one by one", self.name, exc)
+                        raise _FinishFailed from exc
+        except _FinishFailed:
+            return 0
         for type_name, outcome in outcomes:
             CONSUMER_EVENTS.labels(self.name, type_name, outcome).inc()
         return len(outcomes)
@@ -392,6 +410,8 @@ class EventConsumer:
                     return "duplicate"
                 await handler(session, envelope)  # type: ignore[arg-type]  # a RawEvent goes to the catch-all only
                 await session.execute(insert(self.inbox).values(**self._inbox_row(record, envelope, "handled")))
+                if self.finish is not None:
+                    await self.finish(session)
             return "handled"
         except IntegrityError:
             # A concurrent delivery of the same event committed first.

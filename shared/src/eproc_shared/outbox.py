@@ -56,24 +56,47 @@ class Outbox:
         subject: str | None = None,
         time: datetime | None = None,
     ) -> Envelope[Any]:
-        envelope = Envelope.new(
-            data, source=self.source, key=key, subject=subject, time=time, trace=current_trace_headers()
-        )
-        headers = {name: value.decode() for name, value in envelope.headers()}
-        await session.execute(
-            insert(self.table).values(
-                event_id=envelope.id,
-                topic=envelope.topic,
-                key=envelope.key,
-                type=envelope.type,
-                headers=headers,
-                payload=envelope.value(),
-                created_at=datetime.now(UTC),
-                attempts=0,
-            )
-        )
+        envelope, row = self.row(data, key=key, subject=subject, time=time)
+        await session.execute(insert(self.table).values(**row))
         session.sync_session.info[_SESSION_KEY] = self
         return envelope
+
+    def row(
+        self,
+        data: Event,
+        *,
+        key: str,
+        subject: str | None = None,
+        time: datetime | None = None,
+        trace: dict[str, str] | None = None,
+    ) -> tuple[Envelope[Any], dict[str, Any]]:
+        """The event's envelope and its outbox row, for :meth:`add_rows`. ``trace``: the trace context to carry
+        (by default the current span's); a writer that stages events for other requests passes theirs."""
+        envelope = Envelope.new(
+            data,
+            source=self.source,
+            key=key,
+            subject=subject,
+            time=time,
+            trace=current_trace_headers() if trace is None else trace,
+        )
+        values = {
+            "event_id": envelope.id,
+            "topic": envelope.topic,
+            "key": envelope.key,
+            "type": envelope.type,
+            "headers": {name: value.decode() for name, value in envelope.headers()},
+            "payload": envelope.value(),
+            "created_at": datetime.now(UTC),
+            "attempts": 0,
+        }
+        return envelope, values
+
+    async def add_rows(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+        """Stage many events (rows from :meth:`row`) in the caller's transaction, in one statement."""
+        if rows:
+            await session.execute(insert(self.table), rows)
+            session.sync_session.info[_SESSION_KEY] = self
 
     def notify(self) -> None:
         self._wake.set()

@@ -30,7 +30,7 @@ class PageParams(BaseModel):
     limit: int = 50
 
 
-def page_params(
+async def page_params(
     cursor: Annotated[str | None, Query(description="Opaque cursor from a previous page's next_cursor.")] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Items per page.")] = 50,
 ) -> PageParams:

@@ -59,7 +59,12 @@ def get_runtime(request: Request) -> ServiceRuntime:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
-Runtime = Annotated[ServiceRuntime, Depends(get_runtime)]
+async def _runtime(request: Request) -> ServiceRuntime:
+    # async: FastAPI runs a plain ``def`` dependency on a worker thread, a thread hop per request for a lookup.
+    return get_runtime(request)
+
+
+Runtime = Annotated[ServiceRuntime, Depends(_runtime)]
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -85,6 +90,7 @@ def build_service_app(
     routers: Sequence[APIRouter] = (),
     consumers: Sequence[ConsumerSpec] = (),
     on_start: Callable[[ServiceRuntime], Awaitable[None]] | None = None,
+    on_stop: Callable[[ServiceRuntime], Awaitable[None]] | None = None,
     catalogue: Catalogue = CATALOGUE,
 ) -> FastAPI:
     service = settings.service_name
@@ -92,7 +98,7 @@ def build_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
-        instrument_engine(engine)
+        instrument_engine(engine, settings.telemetry)
         if settings.run_migrations:
             await upgrade(engine, migrations)
         outbox = Outbox(tables, settings.source)
@@ -140,6 +146,8 @@ def build_service_app(
             for task in runtime.tasks:
                 with suppress(asyncio.CancelledError, Exception):
                     await task
+            if on_stop is not None:
+                await on_stop(runtime)
             await relay.close()
             for consumer in runtime.consumers:
                 await consumer.close()

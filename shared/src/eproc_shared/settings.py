@@ -58,7 +58,9 @@ class TelemetrySettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
     otel_exporter_otlp_endpoint: str | None = Field(
-        default=None, description="OTLP/HTTP collector endpoint; traces are exported only when set."
+        default=None,
+        description="OTLP/HTTP collector endpoint; traces are exported only when set (and then SQL statements get "
+        "spans of their own).",
     )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL"), description="Root log level.")
     log_format: Literal["json", "text"] = Field(

@@ -44,4 +44,5 @@ def log_consumer(runtime: ServiceRuntime, settings: AuditSettings, clock: Clock)
         max_attempts=settings.consumer_max_attempts,
         retry_backoff_s=settings.consumer_retry_backoff_s,
         catch_all=record,
+        finish=projection.finish,
     )

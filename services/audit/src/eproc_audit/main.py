@@ -15,6 +15,7 @@ from eproc_audit.models import messaging, metadata
 from eproc_audit.routes import assignments, feed, indicators, integrity, ocds, public, red_flags, timelines
 from eproc_audit.settings import AuditSettings
 from eproc_audit.signing import load_signing_key
+from eproc_audit.verify_pool import VerifierPool
 from eproc_shared.service_app import ServiceRuntime, build_service_app
 
 
@@ -35,6 +36,12 @@ def create_app(settings: AuditSettings | None = None, *, clock: Clock = system_c
                 name="audit-checkpoints",
             )
         )
+
+    # Worker processes start with the first verification, if any; they stop after the service's own shutdown.
+    pool = VerifierPool(settings.verify_workers)
+
+    async def on_stop(_: ServiceRuntime) -> None:
+        await asyncio.to_thread(pool.close)
 
     app = build_service_app(
         settings,
@@ -58,7 +65,9 @@ def create_app(settings: AuditSettings | None = None, *, clock: Clock = system_c
             timelines.router,
         ],
         on_start=on_start,
+        on_stop=on_stop,
     )
     app.state.clock = clock
     app.state.signing_key = key
+    app.state.verifier_pool = pool
     return app

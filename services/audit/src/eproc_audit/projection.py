@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eproc_audit import red_flags as rules
@@ -32,6 +32,8 @@ from eproc_shared.events.types import recording as rec
 from eproc_shared.events.types import tender as te
 
 log = logging.getLogger(__name__)
+#: Where a transaction keeps the packages whose flags are to be judged at its end (Projection.finish).
+_LATER = "eproc_audit_evaluate_later"
 
 Apply = Callable[[AsyncSession, int, Any, "Projection"], Awaitable[None]]
 
@@ -77,7 +79,22 @@ class Projection:
         """Fill columns that are still empty (facts arriving from several events)."""
         row = await self.package(session, package_id)
         values = {k: v for k, v in missing_only.items() if v is not None and (row is None or getattr(row, k) is None)}
-        await self.upsert_package(session, package_id, **values)
+        if row is None:
+            await session.execute(insert(packages).values(package_id=package_id, **values))
+        elif values:
+            await session.execute(update(packages).where(packages.c.package_id == package_id).values(**values))
+
+    def evaluate_later(self, session: AsyncSession, package_id: str) -> None:
+        """Judge the package's flags in :meth:`finish`, at the end of the consumer's transaction."""
+        session.sync_session.info.setdefault(_LATER, set()).add(package_id)
+
+    async def finish(self, session: AsyncSession) -> None:
+        """The consumer's end of a transaction: judge each package left for later once. A flag raised here names
+        the package's latest bid in the log as the entry it was raised by (the state it was judged on)."""
+        for package_id in sorted(session.sync_session.info.pop(_LATER, set())):
+            seq = await session.scalar(select(func.max(bids.c.seq)).where(bids.c.package_id == package_id))
+            if seq is not None:
+                await self.evaluate(session, seq, package_id)
 
     async def evaluate(self, session: AsyncSession, seq: int, package_id: str) -> None:
         row = await self.package(session, package_id)
@@ -280,7 +297,8 @@ async def _bid(
         )
     )
     await p.facts_of(session, e.package_id, opd_id=e.opd_id)
-    await p.evaluate(session, seq, e.package_id)
+    # At a deadline a package gets a bid after another: its flags are judged once per consumer batch, not per bid.
+    p.evaluate_later(session, e.package_id)
 
 
 async def _recorded(session: AsyncSession, seq: int, e: rec.TenderPurchaseRecorded, p: Projection) -> None:

@@ -1,11 +1,19 @@
 """Settings of the audit service; every variable starts with AUDIT_ (shared broker/telemetry ones excepted)."""
 
 import ipaddress
+import os
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from eproc_shared.settings import ServiceSettings
+
+
+def default_workers() -> int:
+    """The CPUs this process may run on (a container's cpuset included; a CPU quota is not seen)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 class AuditSettings(ServiceSettings):
@@ -39,6 +47,14 @@ class AuditSettings(ServiceSettings):
         ge=1,
         le=100_000,
         description="Log entries read per range (one query, one short transaction) while verifying the chain.",
+    )
+    verify_workers: int = Field(
+        default_factory=default_workers,
+        ge=1,
+        le=256,
+        description="Processes that check the hash chain in segments, started at the first verification and "
+        "kept until shutdown; 1 verifies in the service's own process. Default: the CPUs the service may use "
+        "(set it under a container CPU quota, which the default does not see).",
     )
 
     # Red flags (eproc_audit.red_flags). Shares are basis points (1/100 of a percent) so that every

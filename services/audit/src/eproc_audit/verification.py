@@ -21,27 +21,40 @@ re-serialised. In ``chain_only`` the rows come from the driver as plain tuples o
 makes them unique, so a range with as many rows as numbers holds each number once, in order, and
 the hash binds each number. Only a range that does not check out is read again with its numbers,
 to name the first bad entry exactly. ``deep`` adds a JSON parse per entry.
+
+With a :class:`~eproc_audit.verify_pool.VerifierPool` of several processes, the chain is first checked in
+contiguous segments by worker processes, each from the stored hash before it; only if that finds
+something wrong does the single walk above run, so that the report names the first bad entry exactly as
+it always did (``eproc_audit.verify_pool`` says why the segments prove the whole chain).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy import URL, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from eproc_audit.canonical import GENESIS
 from eproc_audit.driver_rows import fetch_rows
 from eproc_audit.models import checkpoints, log_entries, log_head, signing_keys
 from eproc_audit.refs import derive
 from eproc_audit.signing import verify_checkpoint
+
+if TYPE_CHECKING:
+    from eproc_audit.verify_pool import VerifierPool
+
+log = logging.getLogger(__name__)
 
 Problem = Literal[
     "hash_mismatch",
@@ -132,6 +145,23 @@ def link_deep(prev: bytes, seq: int, rows: Sequence[Sequence[Any]]) -> tuple[byt
     return prev, len(rows), hashed, None
 
 
+def entry_columns(*, deep: bool, with_seq: bool) -> list[Any]:
+    return [*([L.seq] if with_seq else []), L.hash, L.canonical, *(INDEX_COLUMNS if deep else [])]
+
+
+async def read_range(
+    conn: AsyncConnection, first: int, last: int, *, deep: bool, with_seq: bool = False
+) -> Sequence[Sequence[Any]]:
+    """Entries ``first`` to ``last`` in order, in one short read-only transaction: ``(hash, canonical)``, plus the
+    query columns when ``deep``, preceded by ``seq`` when ``with_seq``."""
+    stmt = select(*entry_columns(deep=deep, with_seq=with_seq)).where(L.seq.between(first, last)).order_by(L.seq)
+    async with conn.begin():
+        if deep:
+            # Dates and the like need SQLAlchemy's result processing; deep is bound by json.loads anyway.
+            return (await conn.execute(stmt)).all()
+        return await fetch_rows(conn, stmt)
+
+
 @dataclass
 class _Checkpoint:
     seq: int
@@ -140,19 +170,25 @@ class _Checkpoint:
     signed_at: str
     key_id: str
     signature: str
+    stored: str | None = None  # the log's hash at ``seq``, when asked for (``with_stored``)
 
 
-async def _checkpoints(conn: AsyncConnection, upto: int, batch: int) -> AsyncIterator[_Checkpoint]:
-    """Checkpoints up to entry ``upto`` in (seq, id) order, in keyset batches (there is one per interval)."""
+async def _checkpoints(
+    conn: AsyncConnection, upto: int, batch: int, *, with_stored: bool = False
+) -> AsyncIterator[_Checkpoint]:
+    """Checkpoints up to entry ``upto`` in (seq, id) order, in keyset batches (there is one per interval);
+    ``with_stored`` also reads the log's hash at each checkpoint's entry."""
     c = checkpoints.c
     after: tuple[int, int] | None = None
     while True:
         stmt = (
-            select(c.seq, c.id, c.head_hash, c.signed_at, c.key_id, c.signature)
+            select(c.seq, c.id, c.head_hash, c.signed_at, c.key_id, c.signature, *([L.hash] if with_stored else []))
             .where(c.seq <= upto)
             .order_by(c.seq, c.id)
             .limit(batch)
         )
+        if with_stored:
+            stmt = stmt.select_from(checkpoints.outerjoin(log_entries, L.seq == c.seq))
         if after is not None:
             stmt = stmt.where(tuple_(c.seq, c.id) > tuple_(*after))
         async with conn.begin():
@@ -181,16 +217,8 @@ class _Walk:
     async def start(self) -> None:
         self.next_cp = await anext(self.cps, None)
 
-    def columns(self, *, with_seq: bool) -> list[Any]:
-        return [*([L.seq] if with_seq else []), L.hash, L.canonical, *(INDEX_COLUMNS if self.deep else [])]
-
     async def rows(self, conn: AsyncConnection, first: int, last: int, *, with_seq: bool) -> Sequence[Sequence[Any]]:
-        stmt = select(*self.columns(with_seq=with_seq)).where(L.seq.between(first, last)).order_by(L.seq)
-        async with conn.begin():
-            if self.deep:
-                # Dates and the like need SQLAlchemy's result processing; deep is bound by json.loads anyway.
-                return (await conn.execute(stmt)).all()
-            return await fetch_rows(conn, stmt)
+        return await read_range(conn, first, last, deep=self.deep, with_seq=with_seq)
 
     async def range(self, conn: AsyncConnection, first: int, last: int) -> None:
         """Entries ``first`` to ``last`` (all exist if the log is intact); raises :class:`_Found`."""
@@ -239,33 +267,47 @@ class _Walk:
             if at < first:
                 detail = f"a checkpoint names entry {at}, which the chain does not hold in order"
                 raise _Found(BadEntry(seq=at, problem="checkpoint_mismatch", detail=detail))
-            stored = rows[at - first][0]
-            jwk = self.keys.get(cp.key_id)
-            if jwk is None:
-                raise _Found(BadEntry(seq=at, problem="checkpoint_unknown_key", detail=f"unknown key {cp.key_id}"))
-            fields = {"seq": at, "head_hash": cp.head_hash, "signed_at": cp.signed_at}
-            if not verify_checkpoint(jwk, **fields, key_id=cp.key_id, signature=cp.signature):
-                detail = "the checkpoint's signature is invalid"
-                raise _Found(BadEntry(seq=at, problem="checkpoint_signature", detail=detail))
-            if cp.head_hash != stored:
-                detail = (
-                    f"the checkpoint signed {cp.signed_at} says the hash here was {cp.head_hash}; the chain gives "
-                    f"{stored}: the log was rewritten up to here"
-                )
-                raise _Found(BadEntry(seq=at, problem="checkpoint_mismatch", detail=detail))
+            bad = checkpoint_problem(cp, rows[at - first][0], self.keys)
+            if bad is not None:
+                raise _Found(bad)
             self.checkpoints += 1
             self.next_cp = await anext(self.cps, None)
 
 
+def checkpoint_problem(cp: _Checkpoint, stored: str, keys: dict[str, Any]) -> BadEntry | None:
+    """What is wrong with a checkpoint at an entry whose links check out and whose stored hash is ``stored``."""
+    at = cp.seq
+    jwk = keys.get(cp.key_id)
+    if jwk is None:
+        return BadEntry(seq=at, problem="checkpoint_unknown_key", detail=f"unknown key {cp.key_id}")
+    fields = {"seq": at, "head_hash": cp.head_hash, "signed_at": cp.signed_at}
+    if not verify_checkpoint(jwk, **fields, key_id=cp.key_id, signature=cp.signature):
+        return BadEntry(seq=at, problem="checkpoint_signature", detail="the checkpoint's signature is invalid")
+    if cp.head_hash != stored:
+        detail = (
+            f"the checkpoint signed {cp.signed_at} says the hash here was {cp.head_hash}; the chain gives "
+            f"{stored}: the log was rewritten up to here"
+        )
+        return BadEntry(seq=at, problem="checkpoint_mismatch", detail=detail)
+    return None
+
+
 async def verify_chain(
-    sessions: async_sessionmaker[AsyncSession], *, batch_size: int = 10_000, deep: bool = True
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    batch_size: int = 10_000,
+    deep: bool = True,
+    pool: VerifierPool | None = None,
 ) -> VerificationReport:
+    """Verifies the log against its head as read now. ``pool``: worker processes that check the chain in
+    segments first (``None``: everything in this process)."""
     started = time.perf_counter()
     async with sessions() as session:
         engine = session.bind  # (no connection is opened for this)
+    assert isinstance(engine, AsyncEngine), "verify_chain needs sessions bound to one engine"
     # One connection for the whole walk, each read in its own short transaction.
-    async with engine.connect() as conn:  # type: ignore[union-attr]
-        await _tune(conn)
+    async with engine.connect() as conn:
+        await tune(conn)
         async with conn.begin():
             # One snapshot: a checkpoint is only ever made from a committed head, so one beyond it means a cut tail.
             head = (await conn.execute(select(log_head.c.seq, log_head.c.hash).where(log_head.c.id == 1))).one()
@@ -273,7 +315,14 @@ async def verify_chain(
             lowest = await conn.scalar(select(func.min(L.seq)))
             keys = {row.key_id: row.public_jwk for row in (await conn.execute(select(signing_keys))).all()}
         walk = _Walk(head.seq, keys, _checkpoints(conn, head.seq, batch_size), deep)
-        bad = await _verify(conn, walk, head.seq, head.hash, last_checkpoint, lowest, batch_size)
+        intact = None
+        if pool is not None and _before_walk(head.seq, last_checkpoint, lowest) is None:
+            intact = await _in_segments(conn, pool, engine.url, head.seq, head.hash, keys, batch_size, deep)
+        if intact is not None:
+            bad = None
+            walk.checked, walk.checkpoints, walk.bytes = intact
+        else:
+            bad = await _verify(conn, walk, head.seq, head.hash, last_checkpoint, lowest, batch_size)
     return VerificationReport(
         ok=bad is None,
         head_seq=head.seq,
@@ -287,12 +336,66 @@ async def verify_chain(
     )
 
 
-async def _tune(conn: AsyncConnection) -> None:
+async def tune(conn: AsyncConnection) -> None:
     """SQLite: read the file through a memory map on this connection (fewer system calls and copies per page);
     the connection is the verifier's own, so nothing else is affected."""
     if conn.dialect.name == "sqlite":
         await conn.exec_driver_sql(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         await conn.commit()
+
+
+async def _in_segments(
+    conn: AsyncConnection,
+    pool: VerifierPool,
+    url: URL,
+    head_seq: int,
+    head_hash: str,
+    keys: dict[str, Any],
+    batch_size: int,
+    deep: bool,
+) -> tuple[int, int, int] | None:
+    """(entries, checkpoints, bytes hashed) of a log the pool's processes found intact, checkpoints and head
+    included. ``None`` when the single walk must run instead: the pool does not apply (one worker, a log of
+    one range, an in-memory database), or something does not check out and the walk is to name it."""
+    segments = pool.segments(url, head_seq, batch_size)
+    if not segments:
+        return None
+    # The workers hash while this process checks the checkpoints' signatures against the stored hashes.
+    chain_task = asyncio.ensure_future(pool.check(url, segments, batch_size=batch_size, deep=deep))
+    try:
+        checkpoints_ok = await _checkpoints_clear(conn, head_seq, keys, batch_size)
+    except BaseException:
+        chain_task.cancel()
+        raise
+    chain = await chain_task
+    if chain is None:
+        return None
+    if not chain.intact or chain.end_hash != head_hash or checkpoints_ok is None:
+        log.info("the audit log does not check out in segments; walking it in one process to name the first bad entry")
+        return None
+    return chain.entries, checkpoints_ok, chain.bytes_hashed
+
+
+async def _checkpoints_clear(conn: AsyncConnection, upto: int, keys: dict[str, Any], batch: int) -> int | None:
+    """How many checkpoints up to entry ``upto`` hold against the log's stored hashes, if all do; the segments
+    check that those stored hashes are the chain's."""
+    count = 0
+    async with aclosing(_checkpoints(conn, upto, batch, with_stored=True)) as cps:
+        async for cp in cps:
+            if cp.seq < 1 or cp.stored is None or checkpoint_problem(cp, cp.stored, keys) is not None:
+                return None
+            count += 1
+    return count
+
+
+def _before_walk(head_seq: int, last_checkpoint: int | None, lowest: int | None) -> BadEntry | None:
+    if last_checkpoint is not None and last_checkpoint > head_seq:
+        detail = f"a signed checkpoint covers entry {last_checkpoint} but the log's head is entry {head_seq}"
+        return BadEntry(seq=head_seq + 1, problem="truncated", detail=detail)
+    if lowest is not None and lowest < 1:
+        detail = f"an entry is numbered {lowest}, outside the chain (which starts at 1): it was inserted or renumbered"
+        return BadEntry(seq=lowest, problem="unexpected_entry", detail=detail)
+    return None
 
 
 async def _verify(
@@ -304,12 +407,9 @@ async def _verify(
     lowest: int | None,
     batch_size: int,
 ) -> BadEntry | None:
-    if last_checkpoint is not None and last_checkpoint > head_seq:
-        detail = f"a signed checkpoint covers entry {last_checkpoint} but the log's head is entry {head_seq}"
-        return BadEntry(seq=head_seq + 1, problem="truncated", detail=detail)
-    if lowest is not None and lowest < 1:
-        detail = f"an entry is numbered {lowest}, outside the chain (which starts at 1): it was inserted or renumbered"
-        return BadEntry(seq=lowest, problem="unexpected_entry", detail=detail)
+    early = _before_walk(head_seq, last_checkpoint, lowest)
+    if early is not None:
+        return early
     try:
         await walk.start()
         for first in range(1, head_seq + 1, batch_size):

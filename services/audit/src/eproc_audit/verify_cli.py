@@ -12,14 +12,18 @@ import sys
 
 from eproc_audit.settings import AuditSettings
 from eproc_audit.verification import VerificationReport, verify_chain
+from eproc_audit.verify_pool import VerifierPool
 from eproc_shared.db import create_engine, session_factory
 
 
-async def run(database_url: str, *, batch_size: int, deep: bool) -> VerificationReport:
+async def run(database_url: str, *, batch_size: int, deep: bool, workers: int = 1) -> VerificationReport:
     engine = create_engine(database_url, pool_size=1)
+    pool = VerifierPool(workers)
     try:
-        return await verify_chain(session_factory(engine, readonly=True), batch_size=batch_size, deep=deep)
+        sessions = session_factory(engine, readonly=True)
+        return await verify_chain(sessions, batch_size=batch_size, deep=deep, pool=pool)
     finally:
+        pool.close()
         await engine.dispose()
 
 
@@ -30,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--chain-only", action="store_true", help="Only the hashes and checkpoints, not the query columns (faster)."
     )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="Processes checking the chain (default: AUDIT_VERIFY_WORKERS)."
+    )
     args = parser.parse_args(argv)
     settings = AuditSettings(**({"database_url": args.database_url} if args.database_url else {}))
     try:
@@ -38,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
                 settings.database_url,
                 batch_size=args.batch_size or settings.verify_batch_size,
                 deep=not args.chain_only,
+                workers=args.workers or settings.verify_workers,
             )
         )
     except Exception as exc:

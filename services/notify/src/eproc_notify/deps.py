@@ -21,15 +21,15 @@ def get_clock(request: Request) -> Clock:
     return request.app.state.clock  # type: ignore[no-any-return]
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     return get_clock(request)()
 
 
-def get_settings(request: Request) -> NotifySettings:
+async def get_settings(request: Request) -> NotifySettings:
     return request.app.state.notify_settings  # type: ignore[no-any-return]
 
 
-def get_secret_box(request: Request) -> SecretBox:
+async def get_secret_box(request: Request) -> SecretBox:
     return request.app.state.secret_box  # type: ignore[no-any-return]
 
 

@@ -8,18 +8,20 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from eproc_shared.db import session_factory
+from eproc_shared.db import is_sqlite, session_factory
 from eproc_shared.problems import FieldProblem, problem_response
 from eproc_shared.service_app import ServiceRuntime, build_service_app
 from eproc_tender import __doc__ as summary
 from eproc_tender.clock import Clock
 from eproc_tender.consumers import vendor_facts_consumer
 from eproc_tender.domain import DomainError
+from eproc_tender.flows.bid_writer import BidWriter
 from eproc_tender.models import messaging, metadata
 from eproc_tender.recording_import import Importer
 from eproc_tender.routes import auction, bids, direct, evaluation, packages, prequalification, public, recording
 from eproc_tender.scheduler import Scheduler
 from eproc_tender.settings import TenderSettings
+from eproc_tender.store import PackageSnapshots
 
 
 def create_app(
@@ -41,6 +43,11 @@ def create_app(
         importer = Importer(runtime.sessions, runtime.outbox, settings, clock)
         app.state.importer = importer
         runtime.tasks.append(asyncio.create_task(importer.run(), name="tender-recording-import"))
+        # SQLite has one writer anyway; PostgreSQL writes several batches at once.
+        writers = 1 if is_sqlite(settings.database_url) else settings.bid_writers
+        app.state.bid_writer = BidWriter(runtime.sessions, runtime.outbox, writers=writers)
+        app.state.package_snapshots = PackageSnapshots()
+        runtime.tasks.extend(app.state.bid_writer.start())
 
     app = build_service_app(
         settings,
@@ -57,12 +64,13 @@ def create_app(
         tables=messaging,
         # Public reads first: GET /packages/{id} must not be shadowed, and writes live on sub-paths.
         routers=[
+            # Bids first: at a deadline they are nearly every request, and each route tried before costs a match.
+            bids.router,
             public.router,
             public.public_alias,
             packages.public_documents,
             packages.router,
             prequalification.router,
-            bids.router,
             evaluation.router,
             direct.router,
             auction.router,

@@ -83,6 +83,9 @@ packages = Table(
     Column("awarded_at", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Raised by every change to the package or its schedule (store.set_status): a bid prepared from an older
+    # revision is prepared again (flows/bid_writer.py).
+    Column("revision", Integer, nullable=False, server_default="0"),
 )
 Index("ix_packages_public", packages.c.status, packages.c.announced_at, packages.c.id)
 

@@ -33,6 +33,15 @@ class TenderSettings(ServiceSettings):
     )
     storage_dir: str = Field(default="var/tender-files", description="Directory of encrypted bid documents.")
     max_document_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="Largest bid document, in bytes.")
+    bid_writers: int = Field(
+        default=4,
+        ge=1,
+        le=32,
+        description=(
+            "PostgreSQL: batches of sealed bids written at once (each one transaction and connection); SQLite "
+            "always uses one, as it has one writer."
+        ),
+    )
     consumer_group: str = Field(default="tender", description="Kafka consumer group of the vendor-facts consumer.")
     import_max_bytes: int = Field(
         default=100 * 1024 * 1024, gt=0, description="Largest CSV file of recorded purchases, in bytes."

@@ -17,7 +17,7 @@ from eproc_shared.auth import Principal, Role, forbidden
 from eproc_shared.events import Event
 from eproc_shared.outbox import Outbox
 from eproc_shared.problems import ProblemError
-from eproc_tender.domain import machine
+from eproc_tender.domain import DomainError, machine
 from eproc_tender.domain.machine import Facts, Status
 from eproc_tender.domain.rules import EnvelopeSystem, Method, ProcurementType, Qualification
 from eproc_tender.domain.schedule import Stage, Window
@@ -165,7 +165,7 @@ async def get_package(session: AsyncSession, package_id: str) -> RowMapping:
 
 async def set_status(ctx: Ctx, package_id: str, values: dict[str, Any]) -> RowMapping:
     """Write a change to a package and recompute when its next time-driven transition falls due."""
-    values = {**values, "updated_at": ctx.now}
+    values = {**values, "updated_at": ctx.now, "revision": packages.c.revision + 1}
     await ctx.session.execute(update(packages).where(packages.c.id == package_id).values(**values))
     row = await get_package(ctx.session, package_id)
     due_at = machine.next_due_at(await facts_of(ctx.session, row))
@@ -220,6 +220,62 @@ async def act(ctx: Ctx, package_id: str, action: machine.Action, *, shared: bool
         pkg = await settle(ctx, pkg)
         facts = await facts_of(ctx.session, pkg)
     return pkg, machine.move(facts, action, ctx.now)
+
+
+class PackageSnapshots:
+    """Package rows and their facts kept between requests, for the bid path only (:func:`peek`).
+
+    A snapshot may be stale (another request or replica changed the package): whatever is prepared from it
+    is written only if the package's ``revision`` is still the snapshot's, and a refusal judged from it is
+    judged again from the database. Packages whose facts depend on more than their row and schedule (open
+    objections after the winner is announced, tender cepat's prices) are not kept.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._items: dict[str, tuple[RowMapping, Facts]] = {}
+        # Vendors seen taking part: the write checks them again (bid_writer), so the read may trust this.
+        self._entrants: dict[tuple[str, str], None] = {}
+
+    def get(self, package_id: str) -> tuple[RowMapping, Facts] | None:
+        return self._items.get(package_id)
+
+    def put(self, pkg: RowMapping, facts: Facts) -> None:
+        if pkg["method"] == Method.TENDER_CEPAT or facts.status is Status.WINNER_ANNOUNCED:
+            return
+        if len(self._items) >= self.size:
+            del self._items[next(iter(self._items))]  # the oldest
+        self._items[pkg["id"]] = (pkg, facts)
+
+    def drop(self, package_id: str) -> None:
+        self._items.pop(package_id, None)
+
+    def is_entrant(self, package_id: str, vendor_id: str) -> bool:
+        return (package_id, vendor_id) in self._entrants
+
+    def add_entrant(self, package_id: str, vendor_id: str) -> None:
+        if len(self._entrants) >= self.size * 64:
+            del self._entrants[next(iter(self._entrants))]  # the oldest
+        self._entrants[(package_id, vendor_id)] = None
+
+
+async def peek(
+    ctx: Ctx, package_id: str, action: machine.Action, snapshots: PackageSnapshots | None = None
+) -> tuple[RowMapping, Status]:
+    """What :func:`act` with ``shared=True`` would say, without a lock and, given ``snapshots``, possibly from a
+    kept snapshot: for work whose write then checks that the package's ``revision`` is still the one it had."""
+    kept = snapshots.get(package_id) if snapshots is not None else None
+    if kept is not None:
+        pkg, facts = kept
+        try:
+            return pkg, machine.move(effective(facts, ctx.now), action, ctx.now)
+        except DomainError:
+            snapshots.drop(package_id)  # type: ignore[union-attr]  # perhaps stale: ask the database
+    pkg = await get_package(ctx.session, package_id)
+    facts = await facts_of(ctx.session, pkg)
+    if snapshots is not None:
+        snapshots.put(pkg, facts)
+    return pkg, machine.move(effective(facts, ctx.now), action, ctx.now)
 
 
 def ensure_ppk(principal: Principal, pkg: Mapping[str, Any]) -> None:

@@ -23,11 +23,11 @@ def get_clock(request: Request) -> Clock:
     return request.app.state.clock  # type: ignore[no-any-return]
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     return get_clock(request)()
 
 
-def get_documents(request: Request) -> DocumentStore:
+async def get_documents(request: Request) -> DocumentStore:
     return request.app.state.documents  # type: ignore[no-any-return]
 
 

@@ -1,4 +1,5 @@
-"""What the routes take from the app: the clock, the signing key (set by create_app), settings, read sessions."""
+"""What the routes take from the app: the clock, the signing key and the verifier pool (set by create_app),
+settings, read sessions."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from eproc_audit.clock import Clock
 from eproc_audit.settings import AuditSettings
 from eproc_audit.signing import SigningKey
+from eproc_audit.verify_pool import VerifierPool
 from eproc_shared.db import session_factory
 
 
@@ -22,8 +24,13 @@ def get_signing_key(request: Request) -> SigningKey:
     return request.app.state.signing_key  # type: ignore[no-any-return]
 
 
+def get_verifier_pool(request: Request) -> VerifierPool:
+    return request.app.state.verifier_pool  # type: ignore[no-any-return]
+
+
 ClockDep = Annotated[Clock, Depends(get_clock)]
 KeyDep = Annotated[SigningKey, Depends(get_signing_key)]
+VerifierPoolDep = Annotated[VerifierPool, Depends(get_verifier_pool)]
 
 
 async def read_session(request: Request) -> AsyncIterator[AsyncSession]:

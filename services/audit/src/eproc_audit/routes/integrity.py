@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from eproc_audit.checkpoints import sign_checkpoint
 from eproc_audit.models import checkpoints
-from eproc_audit.routes.deps import ClockDep, KeyDep
+from eproc_audit.routes.deps import ClockDep, KeyDep, VerifierPoolDep
 from eproc_audit.routes.public import CheckpointOut, checkpoint_out
 from eproc_audit.settings import AuditSettings
 from eproc_audit.verification import VerificationReport, verify_chain
@@ -29,6 +29,7 @@ router = APIRouter(tags=["integrity"])
 )
 async def verify(
     runtime: Runtime,
+    pool: VerifierPoolDep,
     mode: Annotated[
         Literal["deep", "chain_only"],
         Query(description="deep also checks the query columns against the hashed bytes."),
@@ -36,7 +37,8 @@ async def verify(
 ) -> VerificationReport:
     settings = runtime.settings
     batch = settings.verify_batch_size if isinstance(settings, AuditSettings) else 2000
-    return await verify_chain(session_factory(runtime.engine, readonly=True), batch_size=batch, deep=mode == "deep")
+    sessions = session_factory(runtime.engine, readonly=True)
+    return await verify_chain(sessions, batch_size=batch, deep=mode == "deep", pool=pool)
 
 
 @router.post(

@@ -1,15 +1,17 @@
 """Sealed bids: documents, submission, replacement, withdrawal, receipts.
 
-The submission path is the one that must hold the deadline rush: one transaction that reads the package
-and the participant, seals, inserts one row and one outbox row. Bids are append-only (a replacement or
-withdrawal is a new row), so an accepted bid is never overwritten or lost.
+The submission path is the one that must hold the deadline rush. A bid is prepared in a read snapshot (the
+package, what time did to it, the participant, its documents; then sealed) without the write lock, and written
+by :mod:`eproc_tender.flows.bid_writer` in a group commit with the other bids waiting, each with its outbox row.
+Bids are append-only (a replacement or withdrawal is a new row), so an accepted bid is never overwritten or lost.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,17 +23,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from eproc_shared.events.types import tender as ev
 from eproc_shared.outbox import Outbox
 from eproc_shared.problems import FieldProblem, ProblemError
+from eproc_shared.telemetry import current_trace_headers
 from eproc_tender.clock import Clock
 from eproc_tender.domain import DomainError
 from eproc_tender.domain.machine import Action, Status
-from eproc_tender.domain.rules import EnvelopeSystem
+from eproc_tender.domain.rules import EnvelopeSystem, Qualification
 from eproc_tender.domain.sealing import document_digest, seal, sha256_hex
+from eproc_tender.flows.bid_writer import BidWriter, PreparedBid
 from eproc_tender.flows.files import store_sealed
 from eproc_tender.flows.participation import require_participant, vendor_of
 from eproc_tender.models import bid_documents, bids, opened_bids, participants
 from eproc_tender.schemas import BidDocumentReceipt, BidIn, Receipt
 from eproc_tender.settings import TenderSettings
-from eproc_tender.store import Ctx, act, emit, lock_package
+from eproc_tender.store import Ctx, PackageSnapshots, act, emit, get_package, peek
 
 
 def envelope_aad(package_id: str, vendor_id: str, envelope: str) -> bytes:
@@ -143,10 +147,19 @@ async def require_second_stage_invitation(ctx: Ctx, package_id: str, vendor_id: 
         )
 
 
-async def submit(ctx: Ctx, package_id: str, body: BidIn) -> Receipt:
+async def prepare(ctx: Ctx, package_id: str, body: BidIn, snapshots: PackageSnapshots | None = None) -> PreparedBid:
+    """Everything a bid needs before it is written, read in ``ctx``'s snapshot (no write lock): the package and
+    what time did to it, the participant, the listed documents; then both envelopes sealed. The write
+    (:mod:`eproc_tender.flows.bid_writer`) stores it only if the package's revision is still the one read here,
+    and checks the participant again. With ``snapshots`` keeping the package and the vendor, and no documents
+    listed, nothing is read from the database here at all (the session opens no connection).
+    """
     vendor_id = vendor_of(ctx)
-    pkg, status = await act(ctx, package_id, Action.SUBMIT_BID, shared=True)
-    await require_participant(ctx, package_id, vendor_id)
+    pkg, status = await peek(ctx, package_id, Action.SUBMIT_BID, snapshots)
+    if snapshots is None or not snapshots.is_entrant(package_id, vendor_id):
+        await require_participant(ctx, package_id, vendor_id, pkg)
+        if snapshots is not None:
+            snapshots.add_entrant(package_id, vendor_id)
     round_ = bid_round(status)
     if round_ == 2:
         await require_second_stage_invitation(ctx, package_id, vendor_id)
@@ -181,41 +194,59 @@ async def submit(ctx: Ctx, package_id: str, body: BidIn) -> Receipt:
     ).encode()
     technical_sealed = seal(pkg["public_key"], technical, envelope_aad(package_id, vendor_id, "technical"))
     price_sealed = seal(pkg["public_key"], price, envelope_aad(package_id, vendor_id, "price"))
-    receipt = sha256_hex(technical_sealed + price_sealed)
-    bid_id = str(uuid.uuid4())
-    replaces = await latest_bid(ctx, package_id, vendor_id, round_)
-    await ctx.session.execute(
-        insert(bids).values(
-            id=bid_id,
-            package_id=package_id,
-            vendor_id=vendor_id,
-            withdrawn=False,
-            round=round_,
-            received_at=ctx.now,
-            technical_sealed=technical_sealed,
-            price_sealed=price_sealed,
-            receipt_sha256=receipt,
-        )
+    return PreparedBid(
+        revision=pkg["revision"],
+        needs_invitation=Qualification(pkg["qualification"]) is Qualification.PRA,
+        row={
+            "id": str(uuid.uuid4()),
+            "package_id": package_id,
+            "vendor_id": vendor_id,
+            "withdrawn": False,
+            "round": round_,
+            "received_at": ctx.now,
+            "technical_sealed": technical_sealed,
+            "price_sealed": price_sealed,
+            "receipt_sha256": sha256_hex(technical_sealed + price_sealed),
+        },
+        opd_id=pkg["opd_id"],
+        submitter_address=ctx.client_address,
+        document_digests=technical_digests + price_digests,
+        trace=current_trace_headers(),
     )
-    await emit(
-        ctx,
-        package_id,
-        ev.TenderBidSubmittedV2(
-            package_id=package_id,
-            opd_id=pkg["opd_id"],
-            vendor_id=vendor_id,
-            bid_id=bid_id,
-            received_at=ctx.now,
-            receipt_sha256=receipt,
-            replaces_bid_id=replaces["id"] if replaces is not None and not replaces["withdrawn"] else None,
-            round=round_,
-            submitter_address=ctx.client_address,
-            document_digests=technical_digests + price_digests,
-        ),
+
+
+#: How often a bid is prepared again when its package keeps changing under it before the write.
+PREPARE_ATTEMPTS = 5
+
+
+async def submit(
+    read: Callable[[], AbstractAsyncContextManager[Ctx]],
+    writer: BidWriter,
+    snapshots: PackageSnapshots,
+    package_id: str,
+    body: BidIn,
+) -> Receipt:
+    """Prepare the bid in a read snapshot from ``read`` (the package as ``snapshots`` keeps it, if it does), then
+    have ``writer`` store it (in a group commit). If the package changed in between, prepare it again from the
+    database: from the new state it is accepted or refused as it deserves. The time that counts stays the
+    request's (``Ctx.now``)."""
+    for _ in range(PREPARE_ATTEMPTS):
+        async with read() as ctx:
+            prepared = await prepare(ctx, package_id, body, snapshots)
+        receipt = await writer.write(prepared)
+        if receipt is not None:
+            return receipt
+        snapshots.drop(package_id)
+    raise ProblemError(
+        503, "Service unavailable", "The package kept changing while the bid was written; send it again."
     )
-    return Receipt(
-        bid_id=bid_id, package_id=package_id, vendor_id=vendor_id, received_at=ctx.now, receipt_sha256=receipt
-    )
+
+
+async def lock_participant(ctx: Ctx, package_id: str, vendor_id: str) -> None:
+    """PostgreSQL: the vendor's bids are written one change at a time (the bid writer takes the same lock)."""
+    c = participants.c
+    stmt = select(c.vendor_id).where(c.package_id == package_id, c.vendor_id == vendor_id).with_for_update()
+    await ctx.session.execute(stmt)
 
 
 async def latest_bid(ctx: Ctx, package_id: str, vendor_id: str, round_: int | None = None) -> RowMapping | None:
@@ -233,6 +264,7 @@ async def latest_bid(ctx: Ctx, package_id: str, vendor_id: str, round_: int | No
 async def withdraw(ctx: Ctx, package_id: str) -> Receipt:
     vendor_id = vendor_of(ctx)
     pkg, status = await act(ctx, package_id, Action.WITHDRAW_BID, shared=True)
+    await lock_participant(ctx, package_id, vendor_id)
     round_ = bid_round(status)
     current = await latest_bid(ctx, package_id, vendor_id, round_)
     if current is None or current["withdrawn"]:
@@ -261,7 +293,7 @@ async def withdraw(ctx: Ctx, package_id: str) -> Receipt:
 async def my_bid(ctx: Ctx, package_id: str) -> Receipt:
     """The vendor's own receipt (what was sealed stays sealed, to the vendor too, until opening)."""
     vendor_id = vendor_of(ctx)
-    await lock_package(ctx, package_id, shared=True)
+    await get_package(ctx.session, package_id)
     current = await latest_bid(ctx, package_id, vendor_id)
     if current is None:
         raise ProblemError(404, "Not found", "You have no bid for this package.", slug="not-found")

@@ -64,17 +64,32 @@ async def participant(ctx: Ctx, package_id: str, vendor_id: str) -> RowMapping |
     return (await ctx.session.execute(stmt)).mappings().first()
 
 
-async def require_participant(ctx: Ctx, package_id: str, vendor_id: str) -> RowMapping:
-    """A registered vendor; with prakualifikasi, one invited after passing it."""
+async def require_participant(
+    ctx: Ctx, package_id: str, vendor_id: str, pkg: Mapping[str, Any] | None = None
+) -> RowMapping:
+    """A registered vendor; with prakualifikasi, one invited after passing it. ``pkg``: the package row if the
+    caller has it (saves reading it again)."""
     row = await participant(ctx, package_id, vendor_id)
-    if row is None:
-        raise ProblemError(403, "Forbidden", "Register for this package first.", slug="not-a-participant")
-    qualification = (
-        await ctx.session.execute(select(packages.c.qualification).where(packages.c.id == package_id))
-    ).scalar_one()
-    if Qualification(qualification) is Qualification.PRA and row["prequalified"] is not True:
-        raise ProblemError(403, "Forbidden", "Only vendors who passed prakualifikasi are invited.", slug="not-invited")
+    if pkg is not None:
+        qualification = pkg["qualification"]
+    else:
+        stmt = select(packages.c.qualification).where(packages.c.id == package_id)
+        qualification = (await ctx.session.execute(stmt)).scalar_one()
+    problem = participation_problem(row, Qualification(qualification) is Qualification.PRA)
+    if problem is not None:
+        raise problem
+    assert row is not None
     return row
+
+
+def participation_problem(row: Mapping[str, Any] | None, needs_invitation: bool) -> ProblemError | None:
+    """Why a vendor with this participant ``row`` (None: not registered) may not take part, if it may not;
+    ``needs_invitation``: the package qualifies first (prakualifikasi), so only those who passed are invited."""
+    if row is None:
+        return ProblemError(403, "Forbidden", "Register for this package first.", slug="not-a-participant")
+    if needs_invitation and row["prequalified"] is not True:
+        return ProblemError(403, "Forbidden", "Only vendors who passed prakualifikasi are invited.", slug="not-invited")
+    return None
 
 
 async def register(ctx: Ctx, package_id: str) -> RowMapping:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Request, status
 from eproc_shared.auth import CurrentPrincipal
 from eproc_shared.service_app import Runtime
 from eproc_tender.flows import bidding, participation
-from eproc_tender.routes.deps import UserCtx, clock_of
+from eproc_tender.routes.deps import Snapshots, UserCtx, UserReadCtx, UserReads, Writer, clock_of
 from eproc_tender.schemas import AnswerIn, BidDocumentReceipt, BidIn, QuestionIn, Receipt
 from eproc_tender.settings import TenderSettings
 
@@ -62,8 +62,8 @@ async def upload_bid_document(
 
 
 @router.post("/bids", status_code=status.HTTP_201_CREATED, summary="Submit or replace the sealed bid (vendor)")
-async def submit_bid(package_id: str, body: BidIn, ctx: UserCtx) -> Receipt:
-    return await bidding.submit(ctx, package_id, body)
+async def submit_bid(package_id: str, body: BidIn, reads: UserReads, writer: Writer, snapshots: Snapshots) -> Receipt:
+    return await bidding.submit(reads, writer, snapshots, package_id, body)
 
 
 @router.delete("/bids/mine", summary="Withdraw the bid before the deadline (vendor)")
@@ -72,5 +72,5 @@ async def withdraw_bid(package_id: str, ctx: UserCtx) -> Receipt:
 
 
 @router.get("/bids/mine", summary="The vendor's own bid receipt")
-async def my_bid(package_id: str, ctx: UserCtx) -> Receipt:
+async def my_bid(package_id: str, ctx: UserReadCtx) -> Receipt:
     return await bidding.my_bid(ctx, package_id)

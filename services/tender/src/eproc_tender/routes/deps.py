@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from eproc_shared.auth import CurrentPrincipal, OptionalPrincipal, Principal
 from eproc_shared.service_app import DbSession, Runtime
 from eproc_tender.clock import Clock
+from eproc_tender.flows.bid_writer import BidWriter
 from eproc_tender.settings import TenderSettings
-from eproc_tender.store import Ctx
+from eproc_tender.store import Ctx, PackageSnapshots
 
 
 def clock_of(request: Request) -> Clock:
@@ -93,3 +95,41 @@ async def reader_ctx(
 
 UserCtx = Annotated[Ctx, Depends(user_ctx)]
 ReaderCtx = Annotated[Ctx, Depends(reader_ctx)]
+
+
+async def user_read_ctx(
+    _: Annotated[None, Depends(received_at)],
+    request: Request,
+    principal: CurrentPrincipal,
+    session: Annotated[AsyncSession, Depends(read_session)],
+    runtime: Runtime,
+) -> Ctx:
+    """A signed-in caller's unit of work that only reads (a snapshot: no write lock on SQLite)."""
+    return _ctx(request, session, runtime, principal)
+
+
+async def user_reads(
+    _: Annotated[None, Depends(received_at)], request: Request, principal: CurrentPrincipal, runtime: Runtime
+) -> Callable[[], AbstractAsyncContextManager[Ctx]]:
+    """Read snapshots for a signed-in caller, opened as the flow needs them (a bid may be prepared twice)."""
+
+    @asynccontextmanager
+    async def read() -> AsyncIterator[Ctx]:
+        async with request.app.state.read_sessions() as session, session.begin():
+            yield _ctx(request, session, runtime, principal)
+
+    return read
+
+
+async def bid_writer(request: Request) -> BidWriter:
+    return request.app.state.bid_writer  # type: ignore[no-any-return]
+
+
+async def package_snapshots(request: Request) -> PackageSnapshots:
+    return request.app.state.package_snapshots  # type: ignore[no-any-return]
+
+
+UserReadCtx = Annotated[Ctx, Depends(user_read_ctx)]
+UserReads = Annotated[Callable[[], AbstractAsyncContextManager[Ctx]], Depends(user_reads)]
+Writer = Annotated[BidWriter, Depends(bid_writer)]
+Snapshots = Annotated[PackageSnapshots, Depends(package_snapshots)]
