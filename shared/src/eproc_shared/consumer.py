@@ -276,6 +276,50 @@ class EventConsumer:
 
     async def _apply_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> int:
         """Apply records in order in one transaction; returns how many, stopping before one that fails."""
+        if len(records) > 1:
+            applied = await self._apply_optimistically(records)
+            if applied is not None:
+                return applied
+        return await self._apply_with_savepoints(records)
+
+    async def _apply_optimistically(self, records: list[ConsumerRecord[bytes, bytes]]) -> int | None:
+        """The common case, cheaply: every event of the batch new and handled without error, so no savepoint
+        is needed around each (two statements an event saved). Anything else (a redelivery meeting its inbox
+        row, a failing handler or ``finish``) rolls the whole batch back and returns None: the savepoint way
+        then sorts it out event by event."""
+        outcomes: list[tuple[str, str]] = []
+        try:
+            async with self.sessions() as session, session.begin():
+                for record in records:
+                    prepared = self._prepare(record)
+                    if prepared is None:
+                        break
+                    if isinstance(prepared, str):
+                        outcomes.append((prepared, "skipped"))
+                        continue
+                    envelope, handler = prepared
+                    with self._span(record, envelope):
+                        await session.execute(insert(self.inbox).values(**self._inbox_row(record, envelope, "handled")))
+                        await handler(session, envelope)  # type: ignore[arg-type]  # a RawEvent: catch-all only
+                    outcomes.append((envelope.type, "handled"))
+                if self.finish is not None and any(outcome == "handled" for _, outcome in outcomes):
+                    await self.finish(session)
+        except Exception as exc:
+            log.debug("consumer %s: batch of %d taken event by event (%r)", self.name, len(records), exc)
+            return None
+        for type_name, outcome in outcomes:
+            CONSUMER_EVENTS.labels(self.name, type_name, outcome).inc()
+        return len(outcomes)
+
+    def _span(self, record: ConsumerRecord[bytes, bytes], envelope: Received) -> Any:
+        return tracer().start_as_current_span(
+            f"{record.topic} process",
+            context=context_from(envelope.trace),
+            kind=trace.SpanKind.CONSUMER,
+            attributes=self._span_attributes(record, envelope),
+        )
+
+    async def _apply_with_savepoints(self, records: list[ConsumerRecord[bytes, bytes]]) -> int:
         outcomes: list[tuple[str, str]] = []
         try:
             async with self.sessions() as session, session.begin():
@@ -306,12 +350,7 @@ class EventConsumer:
     async def _apply_in_savepoint(
         self, session: AsyncSession, record: ConsumerRecord[bytes, bytes], envelope: Received, handler: AnyHandler
     ) -> str | None:
-        with tracer().start_as_current_span(
-            f"{record.topic} process",
-            context=context_from(envelope.trace),
-            kind=trace.SpanKind.CONSUMER,
-            attributes=self._span_attributes(record, envelope),
-        ) as span:
+        with self._span(record, envelope) as span:
             savepoint = await session.begin_nested()
             try:
                 # The inbox row first: its unique key tells a redelivery apart in one statement.
@@ -372,12 +411,7 @@ class EventConsumer:
         await self._handle(record, event, handler)
 
     async def _handle(self, record: ConsumerRecord[bytes, bytes], envelope: Received, handler: AnyHandler) -> None:
-        with tracer().start_as_current_span(
-            f"{record.topic} process",
-            context=context_from(envelope.trace),
-            kind=trace.SpanKind.CONSUMER,
-            attributes=self._span_attributes(record, envelope),
-        ) as span:
+        with self._span(record, envelope) as span:
             for attempt in range(1, self.max_attempts + 1):
                 try:
                     outcome = await self._apply(record, envelope, handler)

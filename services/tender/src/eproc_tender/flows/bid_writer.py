@@ -12,7 +12,9 @@ On SQLite this turns the one-writer-at-a-time limit into one transaction per bat
 the write lock is held for a handful of statements, not for every bid's reads between them. A bid whose
 package changed meanwhile (a schedule changed, the submission window closed) comes back ``None`` and the
 request prepares it again from the new state, which then accepts or refuses it. If a batch fails as a whole,
-its bids are written one by one, so one bad bid cannot take others down with it.
+its bids are written one by one, so one bad bid cannot take others down with it. When the service stops,
+bids still queued are answered 503 (send again); one whose commit was under way as the stop came may have been
+stored all the same, and sending it again only replaces it (the vendor's receipt, ``GET .../bids/mine``, says).
 """
 
 from __future__ import annotations
