@@ -273,6 +273,10 @@ def process_env(process: Process, processes: list[Process]) -> list[dict[str, An
         env.append(env_secret(f"{prefix}{setting}", secret, key))
     for setting, (secret, key) in FILE_SECRETS.get(process.name, {}).items():
         env.append(env_value(f"{prefix}{setting}", f"{SECRETS_MOUNT}/{secret}/{key}"))
+    if process.name == "audit":
+        # The pod has one CPU and 512 MiB: chain verification in the service's own process (worker processes
+        # would neither run in parallel under that quota nor fit in that memory). Raise it with the limits.
+        env.append(env_value(f"{prefix}VERIFY_WORKERS", "1"))
     if process.is_gateway:
         upstreams = {p.name: f"http://{p.name}:{p.port}" for p in processes if not p.is_gateway}
         env += [

@@ -23,7 +23,7 @@ from sqlalchemy import make_url
 
 from eproc_audit.canonical import canonical_bytes, entry_hash
 from eproc_audit.main import create_app
-from eproc_audit.settings import AuditSettings
+from eproc_audit.settings import AuditSettings, default_workers
 from eproc_audit.verification import VerificationReport, verify_chain
 from eproc_audit.verify_pool import SegmentCheck, VerifierPool, plan_segments, shareable
 from eproc_shared.auth import install_auth
@@ -269,3 +269,17 @@ async def test_the_service_starts_its_workers_at_the_first_verification_and_stop
     for pid in workers:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)  # stopped and reaped
+
+
+def test_the_default_worker_count_keeps_within_a_cgroup_cpu_quota(tmp_path: Path) -> None:
+    cpus = len(os.sched_getaffinity(0))
+    cpu_max = tmp_path / "cpu.max"
+    cpu_max.write_text("max 100000\n")  # no quota
+    assert default_workers(str(cpu_max)) == cpus
+    cpu_max.write_text("100000 100000\n")  # a Kubernetes limit of one CPU
+    assert default_workers(str(cpu_max)) == 1
+    cpu_max.write_text("50000 100000\n")  # half a CPU still gets one worker
+    assert default_workers(str(cpu_max)) == 1
+    cpu_max.write_text(f"{(cpus + 4) * 100000} 100000\n")  # a quota above the CPUs it may run on
+    assert default_workers(str(cpu_max)) == cpus
+    assert default_workers(str(tmp_path / "absent")) == cpus  # no cgroup v2

@@ -8,12 +8,21 @@ from pydantic_settings import SettingsConfigDict
 
 from eproc_shared.settings import ServiceSettings
 
+CGROUP_CPU_MAX = "/sys/fs/cgroup/cpu.max"
 
-def default_workers() -> int:
-    """The CPUs this process may run on (a container's cpuset included; a CPU quota is not seen)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
+
+def default_workers(cpu_max: str = CGROUP_CPU_MAX) -> int:
+    """The CPUs this process may use: those it may run on (a container's cpuset included), and no more than a
+    cgroup v2 CPU quota allows (a Kubernetes CPU limit), rounded down."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        with open(cpu_max) as f:
+            quota, period = f.read().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, int(quota) // int(period))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 quota to read
+    return max(1, cpus)
 
 
 class AuditSettings(ServiceSettings):
@@ -54,7 +63,7 @@ class AuditSettings(ServiceSettings):
         le=256,
         description="Processes that check the hash chain in segments, started at the first verification and "
         "kept until shutdown; 1 verifies in the service's own process. Default: the CPUs the service may use "
-        "(set it under a container CPU quota, which the default does not see).",
+        "(its CPU affinity, capped by a cgroup v2 CPU quota such as a Kubernetes CPU limit).",
     )
 
     # Red flags (eproc_audit.red_flags). Shares are basis points (1/100 of a percent) so that every
