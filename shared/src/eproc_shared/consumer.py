@@ -120,6 +120,10 @@ class _FinishFailed(Exception):
     """The batch's ``finish`` failed: roll the batch back."""
 
 
+#: Applies one event in the batch's transaction: its outcome, or None to stop the batch before it.
+_ApplyOne = Callable[[AsyncSession, ConsumerRecord[bytes, bytes], Received, AnyHandler], Awaitable[str | None]]
+
+
 class EventConsumer:
     def __init__(
         self,
@@ -275,38 +279,43 @@ class EventConsumer:
         return (envelope, handler) if handler is not None else envelope.type
 
     async def _apply_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> int:
-        """Apply records in order in one transaction; returns how many, stopping before one that fails."""
-        if len(records) > 1:
-            applied = await self._apply_optimistically(records)
-            if applied is not None:
-                return applied
-        return await self._apply_with_savepoints(records)
+        """Apply records in order in one transaction; returns how many, stopping before one that fails.
 
-    async def _apply_optimistically(self, records: list[ConsumerRecord[bytes, bytes]]) -> int | None:
-        """The common case, cheaply: every event of the batch new and handled without error, so no savepoint
-        is needed around each (two statements an event saved). Anything else (a redelivery meeting its inbox
-        row, a failing handler or ``finish``) rolls the whole batch back and returns None: the savepoint way
-        then sorts it out event by event."""
-        outcomes: list[tuple[str, str]] = []
+        First the common case, cheaply: every event new and handled without error, so no savepoint is needed
+        around each (two statements an event saved). Anything else (a redelivery meeting its inbox row, a
+        failing handler or ``finish``) rolls that attempt back, and the batch is applied again with a savepoint
+        per event, which sorts it out event by event."""
+        if len(records) > 1:
+            try:
+                return await self._apply_all(records, self._apply_plainly)
+            except Exception as exc:
+                log.debug("consumer %s: batch of %d taken event by event (%r)", self.name, len(records), exc)
         try:
-            async with self.sessions() as session, session.begin():
-                for record in records:
-                    prepared = self._prepare(record)
-                    if prepared is None:
-                        break
-                    if isinstance(prepared, str):
-                        outcomes.append((prepared, "skipped"))
-                        continue
-                    envelope, handler = prepared
-                    with self._span(record, envelope):
-                        await session.execute(insert(self.inbox).values(**self._inbox_row(record, envelope, "handled")))
-                        await handler(session, envelope)  # type: ignore[arg-type]  # a RawEvent: catch-all only
-                    outcomes.append((envelope.type, "handled"))
-                if self.finish is not None and any(outcome == "handled" for _, outcome in outcomes):
+            return await self._apply_all(records, self._apply_in_savepoint)
+        except _FinishFailed as exc:
+            log.warning("consumer %s: finishing a batch failed (%r); applying one by one", self.name, exc.__cause__)
+            return 0
+
+    async def _apply_all(self, records: list[ConsumerRecord[bytes, bytes]], apply_one: _ApplyOne) -> int:
+        outcomes: list[tuple[str, str]] = []
+        async with self.sessions() as session, session.begin():
+            for record in records:
+                prepared = self._prepare(record)
+                if prepared is None:
+                    break
+                if isinstance(prepared, str):
+                    outcomes.append((prepared, "skipped"))
+                    continue
+                envelope, handler = prepared
+                outcome = await apply_one(session, record, envelope, handler)
+                if outcome is None:
+                    break
+                outcomes.append((envelope.type, outcome))
+            if self.finish is not None and any(outcome == "handled" for _, outcome in outcomes):
+                try:
                     await self.finish(session)
-        except Exception as exc:
-            log.debug("consumer %s: batch of %d taken event by event (%r)", self.name, len(records), exc)
-            return None
+                except Exception as exc:
+                    raise _FinishFailed from exc
         for type_name, outcome in outcomes:
             CONSUMER_EVENTS.labels(self.name, type_name, outcome).inc()
         return len(outcomes)
@@ -319,33 +328,14 @@ class EventConsumer:
             attributes=self._span_attributes(record, envelope),
         )
 
-    async def _apply_with_savepoints(self, records: list[ConsumerRecord[bytes, bytes]]) -> int:
-        outcomes: list[tuple[str, str]] = []
-        try:
-            async with self.sessions() as session, session.begin():
-                for record in records:
-                    prepared = self._prepare(record)
-                    if prepared is None:
-                        break
-                    if isinstance(prepared, str):
-                        outcomes.append((prepared, "skipped"))
-                        continue
-                    envelope, handler = prepared
-                    outcome = await self._apply_in_savepoint(session, record, envelope, handler)
-                    if outcome is None:
-                        break
-                    outcomes.append((envelope.type, outcome))
-                if self.finish is not None and any(outcome == "handled" for _, outcome in outcomes):
-                    try:
-                        await self.finish(session)
-                    except Exception as exc:
-                        log.warning("consumer %s: finishing a batch failed (%r); applying one by one", self.name, exc)
-                        raise _FinishFailed from exc
-        except _FinishFailed:
-            return 0
-        for type_name, outcome in outcomes:
-            CONSUMER_EVENTS.labels(self.name, type_name, outcome).inc()
-        return len(outcomes)
+    async def _apply_plainly(
+        self, session: AsyncSession, record: ConsumerRecord[bytes, bytes], envelope: Received, handler: AnyHandler
+    ) -> str:
+        """No savepoint: any error ends the whole attempt (see :meth:`_apply_batch`)."""
+        with self._span(record, envelope):
+            await session.execute(insert(self.inbox).values(**self._inbox_row(record, envelope, "handled")))
+            await handler(session, envelope)  # type: ignore[arg-type]  # a RawEvent goes to the catch-all only
+        return "handled"
 
     async def _apply_in_savepoint(
         self, session: AsyncSession, record: ConsumerRecord[bytes, bytes], envelope: Received, handler: AnyHandler
